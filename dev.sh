@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The project's two set-up commands (see README):
+#   ./dev.sh demo   build em-guard-render and run it on the bundled sample em-runtime release
+#   ./dev.sh test   build everything with warnings as errors and run every test
+# Both install the Debian packages they need first (apt-get as root, sudo otherwise).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PACKAGES=(
+  g++ cmake ninja-build pkg-config
+  libboost-dev libssl-dev libyaml-cpp-dev nlohmann-json3-dev libvalijson-dev
+  libgtest-dev googletest
+  # The tests run the generated scripts against real servers and tools:
+  postgresql postgresql-client redis-server redis-tools curl python3
+)
+
+install_packages() {
+  local missing=() package
+  for package in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+      missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "dev.sh: installing ${missing[*]}" >&2
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "dev.sh: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+  # A freshly installed server package may start its own instance; the tests start their own.
+}
+
+build() {
+  cmake --preset "$1" >/dev/null
+  cmake --build --preset "$1"
+}
+
+demo() {
+  install_packages
+  build release
+  local out=build/demo
+  mkdir -p "$out"
+  echo
+  echo "== em-guard-render on charts/em-runtime-sample/rendered.yaml (as Helm 3 would run it)"
+  build/release/renderer/em-guard-render --namespace em-runtime --explain \
+    < charts/em-runtime-sample/rendered.yaml > "$out/em-runtime.gated.yaml"
+  echo
+  echo "== the same release as Helm 4 or Argo CD would post-render it (hooks)"
+  build/release/renderer/em-guard-render --namespace em-runtime --backup-mode hook \
+    < charts/em-runtime-sample/rendered.yaml > "$out/em-runtime.hook.yaml"
+  echo
+  echo "== idempotent: rendering the output again changes nothing"
+  build/release/renderer/em-guard-render --namespace em-runtime < "$out/em-runtime.gated.yaml" 2>/dev/null |
+    cmp - "$out/em-runtime.gated.yaml" && echo "same bytes"
+  echo
+  echo "Full output: $out/em-runtime.gated.yaml and $out/em-runtime.hook.yaml"
+  echo "Helm plugin directory (helm plugin install): build/release/helm-plugin/em-guard"
+}
+
+run_tests() {
+  install_packages
+  build ci
+  ctest --preset ci
+}
+
+case "${1:-}" in
+  demo) demo ;;
+  test) run_tests ;;
+  *) echo "usage: ./dev.sh demo|test" >&2; exit 2 ;;
+esac

@@ -1,0 +1,172 @@
+// em-guard-render: the front end. Parses arguments, reads stdin, writes stdout; the work is in
+// emguard::render::render().
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+
+#include "emguard/error.hpp"
+#include "emguard/render/render.hpp"
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+constexpr const char* kUsage = R"(Usage: em-guard-render [OPTIONS] < rendered.yaml > out.yaml
+
+A Helm post-renderer for em-runtime: reads rendered manifests on stdin and writes them to
+stdout with verified pre-upgrade backups and dependency-wait init containers added.
+Documents it does not change pass through byte for byte.
+
+Helm 3:  helm upgrade ... --post-renderer em-guard-render \
+           --post-renderer-args --namespace=NS [--post-renderer-args --config=FILE]
+Helm 4:  helm plugin install <em-guard>/renderer && helm upgrade ... --post-renderer em-guard
+Argo CD: helm template ... | em-guard-render   (config management plugin)
+
+Options:
+  --config FILE          YAML configuration merged over the built-in em-runtime default
+  --release NAME         release name (default: the manifests' app.kubernetes.io/instance)
+  --namespace NS         release namespace (default: metadata.namespace, then $HELM_NAMESPACE)
+  --backup-mode MODE     auto | hook | gated (default: auto, see README "Backup modes")
+  --explain              print every change to stderr
+  --print-default-config print the built-in configuration and exit
+  -h, --help             this text
+  --version              the version
+
+Exit codes: 0 success; 1 bad input or configuration (nothing written to stdout);
+            2 wrong usage; 3 stdout could not be written.
+)";
+
+struct Arguments {
+  std::string config_path;
+  emguard::render::RenderOptions options;
+  bool explain = false;
+};
+
+[[noreturn]] void usage_error(const std::string& message) {
+  std::cerr << "em-guard-render: " << message << "\nTry 'em-guard-render --help'.\n";
+  std::exit(2);
+}
+
+Arguments parse_arguments(int argc, char** argv) {
+  Arguments arguments;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string value;
+    const bool has_inline = arg.rfind("--", 0) == 0 && arg.find('=') != std::string::npos;
+    if (has_inline) {
+      value = arg.substr(arg.find('=') + 1);
+      arg = arg.substr(0, arg.find('='));
+    }
+    const auto take_value = [&]() -> std::string {
+      if (has_inline) return value;
+      if (i + 1 >= argc) usage_error("option " + arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "-h" || arg == "--help") {
+      std::cout << kUsage;
+      std::exit(0);
+    } else if (arg == "--version") {
+      std::cout << "em-guard-render " << kVersion << "\n";
+      std::exit(0);
+    } else if (arg == "--print-default-config") {
+      std::cout << emguard::render::default_config_text();
+      std::exit(0);
+    } else if (arg == "--config") {
+      arguments.config_path = take_value();
+    } else if (arg == "--release") {
+      arguments.options.release_name = take_value();
+    } else if (arg == "--namespace") {
+      arguments.options.release_namespace = take_value();
+    } else if (arg == "--backup-mode") {
+      const std::string mode = take_value();
+      using emguard::render::BackupMode;
+      if (mode == "auto") {
+        arguments.options.backup_mode = BackupMode::Auto;
+      } else if (mode == "hook") {
+        arguments.options.backup_mode = BackupMode::Hook;
+      } else if (mode == "gated") {
+        arguments.options.backup_mode = BackupMode::Gated;
+      } else {
+        usage_error("--backup-mode must be auto, hook or gated, not \"" + mode + "\"");
+      }
+    } else if (arg == "--explain") {
+      arguments.explain = true;
+    } else {
+      usage_error("unknown argument \"" + std::string(argv[i]) + "\"");
+    }
+  }
+  return arguments;
+}
+
+std::string read_all(std::istream& input) {
+  std::ostringstream buffer;
+  buffer << input.rdbuf();
+  return std::move(buffer).str();
+}
+
+// All or nothing: the whole output is built before the first byte is written.
+bool write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t written = ::write(fd, bytes.data(), bytes.size());
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(written));
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // a closed stdout is reported, not a silent death
+  std::ios::sync_with_stdio(false);
+  Arguments arguments = parse_arguments(argc, argv);
+  if (const char* helm_namespace = std::getenv("HELM_NAMESPACE")) {
+    arguments.options.helm_namespace = helm_namespace;
+  }
+  arguments.options.argocd = std::getenv("ARGOCD_APP_NAME") != nullptr;
+
+  try {
+    std::string config_text;
+    std::string origin = "default configuration";
+    if (!arguments.config_path.empty()) {
+      std::ifstream file(arguments.config_path, std::ios::binary);
+      if (!file) {
+        std::cerr << "em-guard-render: error: cannot read --config " << arguments.config_path
+                  << ": " << std::strerror(errno) << "\n";
+        return 1;
+      }
+      config_text = read_all(file);
+      origin = arguments.config_path;
+    }
+    const auto config = emguard::render::load_render_config(config_text, origin);
+    const std::string input = read_all(std::cin);
+    const auto result = emguard::render::render(input, config, arguments.options);
+    for (const std::string& notice : result.notices) std::cerr << notice << "\n";
+    if (arguments.explain) {
+      for (const std::string& line : result.explanation) std::cerr << "em-guard: " << line << "\n";
+    }
+    std::cerr.flush();
+    if (!write_all(STDOUT_FILENO, result.output)) {
+      std::cerr << "em-guard-render: error: cannot write the output: " << std::strerror(errno)
+                << "\n";
+      return 3;
+    }
+  } catch (const emguard::InputError& error) {
+    std::cerr << "em-guard-render: error: " << error.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "em-guard-render: error: out of memory\n";
+    return 1;
+  }
+  return 0;
+}

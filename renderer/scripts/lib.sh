@@ -1,0 +1,216 @@
+# em-guard shared shell library.
+#
+# em-guard-render prepends this file to every container script it injects and runs the result
+# as `/bin/sh -c "<lib.sh + script>" em-guard-<name>`. It must therefore stay POSIX sh: the
+# images are busybox (postgres/redis/curl alpine images) and dash or bash (bitnami/kubectl).
+# All parameters arrive through environment variables. Nothing here may print a password, a
+# token or Secret data, and `set -x` is never used because it would echo them.
+
+# Unset variables are bugs in these scripts; failing loudly beats dumping the wrong thing.
+set -u
+
+# Exit status a wait check returns to stop waiting at once (e.g. the backup Job failed).
+EMG_FATAL=100
+# Upper bound in seconds for one wait attempt, so a black-holed host cannot eat the budget.
+# shellcheck disable=SC2034 # used by the wait scripts appended after this library
+EMG_ATTEMPT_TIMEOUT=5
+
+emg_log() {
+  printf 'em-guard: %s\n' "$*"
+}
+
+emg_warn() {
+  printf 'em-guard: WARNING: %s\n' "$*" >&2
+}
+
+emg_fail() {
+  printf 'em-guard: ERROR: %s\n' "$*" >&2
+  exit 1
+}
+
+# emg_require NAME... fails on the first variable that is unset or empty.
+emg_require() {
+  for _emg_name in "$@"; do
+    eval "_emg_value=\${$_emg_name-}"
+    [ -n "$_emg_value" ] || emg_fail "$_emg_name is not set"
+  done
+}
+
+# emg_uint NAME DEFAULT applies the default and insists on a whole number, because `[ -ge ]`
+# and `$(( ))` on garbage give confusing shell errors instead of a useful message.
+emg_uint() {
+  eval "_emg_value=\${$1:-$2}"
+  case $_emg_value in
+    '' | *[!0-9]*) emg_fail "$1 must be a whole number, got '$_emg_value'" ;;
+  esac
+  eval "$1=\$_emg_value"
+}
+
+# emg_redact reads stdin and masks the values of the password variables, so that a tool
+# which echoes its connection string cannot leak them through our error lines. The values
+# are read from the environment inside awk, never placed on a command line.
+emg_redact() {
+  awk 'BEGIN { n = split("PGPASSWORD REDISCLI_AUTH", names, " ") }
+    {
+      for (i = 1; i <= n; i++) {
+        s = ENVIRON[names[i]]
+        if (length(s) < 4) continue
+        while ((p = index($0, s)) > 0) $0 = substr($0, 1, p - 1) "***" substr($0, p + length(s))
+      }
+      print
+    }'
+}
+
+# emg_oneline TEXT condenses multi-line tool output into one bounded, redacted line.
+emg_oneline() {
+  printf '%s\n' "$1" | emg_redact | tr '\r\n\t' '   ' | tr -s ' ' | sed 's/^ //; s/ $//' |
+    cut -c1-400
+}
+
+# emg_oneline_file FILE is emg_oneline for captured stderr.
+emg_oneline_file() {
+  if [ -s "$1" ]; then
+    emg_oneline "$(cat "$1")"
+  else
+    printf 'no error output\n'
+  fi
+}
+
+# emg_size FILE prints the size in bytes (wc pads with spaces on some platforms).
+emg_size() {
+  wc -c <"$1" | tr -d ' '
+}
+
+# emg_attempts N prints "N attempt(s)" with the right plural.
+emg_attempts() {
+  if [ "$1" -eq 1 ]; then
+    printf '1 attempt\n'
+  else
+    printf '%s attempts\n' "$1"
+  fi
+}
+
+# emg_tmp_init creates a private scratch directory ($EMG_TMP) removed on exit. It must be
+# called directly, not inside $(...), or the variable and the trap would die with a subshell.
+emg_tmp_init() {
+  [ -z "${EMG_TMP-}" ] || return 0
+  EMG_TMP=$(umask 077 && mktemp -d "${TMPDIR:-/tmp}/em-guard.XXXXXX") ||
+    emg_fail "cannot create a scratch directory under ${TMPDIR:-/tmp}"
+  trap 'rm -rf -- "$EMG_TMP"' EXIT
+  # Turn signals into a normal exit so the EXIT trap still cleans up.
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+# emg_with_timeout SECONDS CMD... bounds tools that have no timeout flag of their own
+# (redis-cli before 7.2). busybox and coreutils both provide `timeout SECS PROG ARGS`.
+emg_with_timeout() {
+  if command -v timeout >/dev/null 2>&1; then
+    timeout "$@"
+  else
+    shift
+    "$@"
+  fi
+}
+
+# emg_wait LABEL CHECK [ARGS...] runs CHECK every EMG_INTERVAL seconds (default 2) until it
+# succeeds or EMG_TIMEOUT seconds (default 300) have passed. CHECK's output is only shown
+# when it fails, condensed to one line. A CHECK returning $EMG_FATAL ends the wait at once
+# with its output as the error. LABEL reads like "PostgreSQL at db:5432".
+emg_wait() {
+  _emg_label=$1
+  shift
+  emg_uint EMG_TIMEOUT 300
+  emg_uint EMG_INTERVAL 2
+  [ "$EMG_INTERVAL" -ge 1 ] || emg_fail "EMG_INTERVAL must be at least 1 second"
+  _emg_start=$(date +%s)
+  _emg_attempt=0
+  while :; do
+    _emg_attempt=$((_emg_attempt + 1))
+    _emg_out=$("$@" 2>&1)
+    _emg_rc=$?
+    _emg_elapsed=$(($(date +%s) - _emg_start))
+    if [ "$_emg_rc" -eq 0 ]; then
+      emg_log "$_emg_label is ready after ${_emg_elapsed}s ($(emg_attempts "$_emg_attempt"))"
+      return 0
+    fi
+    _emg_msg=$(emg_oneline "$_emg_out")
+    [ -n "$_emg_msg" ] || _emg_msg="check failed with exit status $_emg_rc"
+    [ "$_emg_rc" -ne "$EMG_FATAL" ] || emg_fail "$_emg_msg"
+    if [ "$_emg_elapsed" -ge "$EMG_TIMEOUT" ]; then
+      printf 'em-guard: gave up waiting for %s after %ss (%s); last error: %s\n' \
+        "$_emg_label" "$_emg_elapsed" "$(emg_attempts "$_emg_attempt")" "$_emg_msg" >&2
+      exit 1
+    fi
+    emg_log "waiting for $_emg_label (attempt $_emg_attempt, ${_emg_elapsed}s elapsed): $_emg_msg"
+    # Never sleep past the deadline, so the last attempt happens right at it.
+    _emg_left=$((EMG_TIMEOUT - _emg_elapsed))
+    if [ "$_emg_left" -lt "$EMG_INTERVAL" ]; then
+      sleep "$_emg_left"
+    else
+      sleep "$EMG_INTERVAL"
+    fi
+  done
+}
+
+# emg_kube_setup points kubectl at the API server with a projected service-account token when
+# EMG_TOKEN_DIR is set. The kubeconfig names the token *file* (kubectl re-reads it as the
+# kubelet rotates it), so the token never appears on a command line or in the environment.
+emg_kube_setup() {
+  [ -n "${EMG_TOKEN_DIR-}" ] || return 0
+  case $EMG_TOKEN_DIR in
+    *\"* | *\\*) emg_fail "EMG_TOKEN_DIR must not contain quotes or backslashes" ;;
+  esac
+  [ -r "$EMG_TOKEN_DIR/token" ] || emg_fail "EMG_TOKEN_DIR=$EMG_TOKEN_DIR has no readable token"
+  [ -r "$EMG_TOKEN_DIR/ca.crt" ] || emg_fail "EMG_TOKEN_DIR=$EMG_TOKEN_DIR has no readable ca.crt"
+  emg_tmp_init
+  (
+    umask 077
+    cat >"$EMG_TMP/kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+  - name: in-cluster
+    cluster:
+      server: https://kubernetes.default.svc
+      certificate-authority: "$EMG_TOKEN_DIR/ca.crt"
+users:
+  - name: em-guard
+    user:
+      tokenFile: "$EMG_TOKEN_DIR/token"
+contexts:
+  - name: in-cluster
+    context:
+      cluster: in-cluster
+      user: em-guard
+current-context: in-cluster
+EOF
+  ) || emg_fail "cannot write a kubeconfig under $EMG_TMP"
+  KUBECONFIG=$EMG_TMP/kubeconfig
+  export KUBECONFIG
+}
+
+# emg_recreate_dir DIR empties DIR (this step's own output only) so that a retried Job
+# never mixes files from two attempts.
+emg_recreate_dir() {
+  rm -rf -- "$1" || emg_fail "cannot remove old $1"
+  mkdir -p -- "$1" || emg_fail "cannot create $1"
+  chmod 700 "$1" || emg_fail "cannot restrict permissions of $1"
+}
+
+# emg_pg_verify_dump FILE WHAT checks that a custom-format dump is non-empty, that
+# pg_restore --list reads its table of contents, and that pg_restore can read every data
+# block (--list alone only reads the header, so a truncated dump would pass). On success
+# EMG_DUMP_ENTRIES holds its number of archive entries. Call it directly (it exits on
+# failure) after emg_tmp_init.
+emg_pg_verify_dump() {
+  [ -s "$1" ] || emg_fail "$2: dump file $1 is empty"
+  if ! pg_restore --list "$1" >"$EMG_TMP/toc" 2>"$EMG_TMP/verify.err"; then
+    emg_fail "$2: dump file $1 failed verification with pg_restore --list: $(emg_oneline_file "$EMG_TMP/verify.err")"
+  fi
+  if ! pg_restore -f /dev/null "$1" 2>"$EMG_TMP/verify.err"; then
+    emg_fail "$2: dump file $1 is damaged, pg_restore cannot read it to the end: $(emg_oneline_file "$EMG_TMP/verify.err")"
+  fi
+  # shellcheck disable=SC2034 # read by the calling script
+  EMG_DUMP_ENTRIES=$(grep -c -v '^;' "$EMG_TMP/toc")
+}

@@ -1,0 +1,300 @@
+#include "emguard/render/render.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "emguard/digest.hpp"
+#include "emguard/error.hpp"
+#include "emguard/k8s.hpp"
+#include "emguard/stream.hpp"
+#include "emguard/yaml.hpp"
+#include "inject.hpp"
+
+namespace emguard::render {
+namespace {
+
+constexpr std::size_t kMaxNameLength = 63;  // a Job's name ends up in a label value
+
+struct Target {
+  const Document* document;
+  const ServiceConfig* service;
+  YAML::Node object;    // edited in place
+  YAML::Node original;  // as it came in
+  PodSpecLocation pod;
+};
+
+std::string most_common(const std::map<std::string, int>& counts) {
+  std::string best;
+  int best_count = 0;
+  for (const auto& [value, count] : counts) {
+    if (count > best_count) {
+      best = value;
+      best_count = count;
+    }
+  }
+  return best;
+}
+
+Release resolve_release(const std::vector<Document>& documents, const RenderConfig& config,
+                        const RenderOptions& options) {
+  std::map<std::string, int> names, namespaces;
+  for (const Document& document : documents) {
+    const DocumentHeader& header = document.header;
+    if (header.annotations.count(std::string(kGeneratedAnnotation)) != 0) continue;
+    for (const char* label : {"app.kubernetes.io/instance", "release"}) {
+      if (const auto found = header.labels.find(label); found != header.labels.end()) {
+        ++names[found->second];
+        break;
+      }
+    }
+    if (!header.namespace_.empty()) ++namespaces[header.namespace_];
+  }
+  Release release;
+  release.name = options.release_name.value_or(
+      !config.release_name.empty() ? config.release_name : most_common(names));
+  release.namespace_ = options.release_namespace.value_or(
+      !config.release_namespace.empty() ? config.release_namespace
+      : !namespaces.empty()             ? most_common(namespaces)
+                                        : options.helm_namespace);
+  return release;
+}
+
+std::string bounded_name(std::string prefix, std::string_view suffix) {
+  const std::size_t room = kMaxNameLength - suffix.size();
+  if (prefix.size() > room) prefix.resize(room);
+  while (!prefix.empty() && prefix.back() == '-') prefix.pop_back();
+  return prefix + std::string(suffix);
+}
+
+// The bytes before the document's content: its separator line and comments such as
+// `# Source:`, which stay when the rest of the document is written anew.
+std::string_view document_head(const Document& document) {
+  std::string_view rest = document.raw;
+  std::size_t length = 0;
+  while (length < rest.size()) {
+    const std::size_t newline = rest.find('\n', length);
+    const std::size_t end = newline == std::string_view::npos ? rest.size() : newline + 1;
+    std::string_view line = rest.substr(length, end - length);
+    if (length == 0 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);
+    const bool is_separator = length == 0 && !document.separator.empty();
+    const std::size_t first = line.find_first_not_of(" \t\r\n");
+    const bool is_comment = first == std::string_view::npos || line[first] == '#';
+    if (is_separator && line.find_first_not_of(" \t\r\n", 3) != std::string_view::npos &&
+        line[line.find_first_not_of(" \t\r\n", 3)] != '#') {
+      return {};  // `--- {inline: content}`: nothing to keep apart from the content
+    }
+    if (!is_separator && !is_comment) break;
+    length = end;
+  }
+  return rest.substr(0, length);
+}
+
+std::string service_account_of(const YAML::Node& pod_spec) {
+  for (const char* key : {"serviceAccountName", "serviceAccount"}) {
+    if (pod_spec[key] && pod_spec[key].IsScalar() && !pod_spec[key].Scalar().empty()) {
+      return pod_spec[key].Scalar();
+    }
+  }
+  return "default";
+}
+
+// What the migrating services will run, without em-guard's own additions: the gated Job is
+// named by it, so an unchanged release reuses its completed backup and a second render of
+// em-guard's output names the same Job. JSON with sorted keys makes it independent of layout.
+std::string content_hash(const std::vector<Target>& targets) {
+  Sha256 hash;
+  for (const Target& target : targets) {
+    if (!target.service->migrates) continue;
+    nlohmann::json object = to_json(target.object);
+    nlohmann::json& spec = object[nlohmann::json::json_pointer("/" + [&] {
+      std::string pointer = target.pod.path;
+      std::replace(pointer.begin(), pointer.end(), '.', '/');
+      return pointer;
+    }())];
+    for (const char* list : {"initContainers", "volumes"}) {
+      if (spec.contains(list) && spec[list].empty()) spec.erase(list);
+    }
+    hash.update(object.dump());
+    hash.update("\n");
+  }
+  return hash.hex();
+}
+
+BackupPlan plan_backup(const RenderConfig& config, const RenderOptions& options,
+                       const std::vector<Document>& documents) {
+  BackupPlan plan;
+  plan.enabled = config.backup.enabled;
+  bool helm4 = false;
+  bool hooks = false;
+  for (const Document& document : documents) {
+    if (!document.helm4_filename().empty()) helm4 = true;
+    if (document.header.annotations.count("helm.sh/hook") != 0 &&
+        document.header.annotations.count(std::string(kGeneratedAnnotation)) == 0) {
+      hooks = true;
+    }
+  }
+  const bool sees_hooks = helm4 || options.argocd || hooks;
+  const BackupMode asked = options.backup_mode.value_or(config.backup.mode);
+  if (asked != BackupMode::Auto) {
+    plan.mode = asked;
+    plan.mode_reason = options.backup_mode ? "set by --backup-mode" : "set by backup.mode";
+    if (asked == BackupMode::Hook && !sees_hooks) {
+      plan.mode_reason +=
+          "; WARNING: nothing in the input shows Helm 4 or Argo CD. Helm 3 applies hooks added by "
+          "a post-renderer as plain resources, so there the backup would NOT run before the "
+          "migrations: use --backup-mode=gated with Helm 3";
+    }
+  } else if (helm4) {
+    plan.mode = BackupMode::Hook;
+    plan.mode_reason =
+        "detected Helm 4 (postrender-filename annotations): Helm 4 post-renders hooks with the "
+        "templates, so the pre-upgrade hook runs before the upgrade";
+  } else if (options.argocd) {
+    plan.mode = BackupMode::Hook;
+    plan.mode_reason = "detected Argo CD (ARGOCD_APP_NAME): it runs pre-upgrade hooks as PreSync";
+  } else if (hooks) {
+    plan.mode = BackupMode::Hook;
+    plan.mode_reason =
+        "the input contains Helm hooks, so it was post-rendered before hooks were sorted out "
+        "(helm template, Helm 4)";
+  } else {
+    plan.mode = BackupMode::Gated;
+    plan.mode_reason =
+        "no Helm 4 annotations or hooks in the input: assuming Helm 3, which would apply a hook "
+        "added here as a plain resource; the migrating services wait for the backup Job instead";
+  }
+  return plan;
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string text;
+  for (const std::string& item : items) text += (text.empty() ? "" : ", ") + item;
+  return text;
+}
+
+}  // namespace
+
+RenderResult render(std::string_view manifests, const RenderConfig& config,
+                    const RenderOptions& options) {
+  std::vector<Document> documents = split_documents(manifests);
+  read_headers(documents);
+  RenderResult result;
+  Context context{config, resolve_release(documents, config, options), {}};
+
+  std::vector<Target> targets;
+  std::vector<bool> drop(documents.size(), false);
+  for (const Document& document : documents) {
+    if (!document.has_content) continue;
+    if (document.header.annotations.count(std::string(kGeneratedAnnotation)) != 0) {
+      drop[document.index] = true;  // em-guard's own output from an earlier run: made anew
+      continue;
+    }
+    const ServiceConfig* service = match_service(document.header, config, context.release);
+    if (service == nullptr) continue;
+    YAML::Node object = parse_document(document);
+    std::optional<PodSpecLocation> pod = find_pod_spec(object);
+    if (!pod) {
+      throw InputError(document.location() + ": " + document.header.kind + " " +
+                       document.header.name + " matches service \"" + service->name +
+                       "\" but has no pod spec at " + std::string(pod_spec_path(document.header.kind)));
+    }
+    Target target{&document, service, object, YAML::Clone(object), std::move(*pod)};
+    strip_injected(target.pod.spec);
+    targets.push_back(std::move(target));
+  }
+
+  if (targets.empty()) {
+    result.notices.push_back(
+        "em-guard: no workload matched the configured services; nothing injected");
+    std::string output;
+    for (const Document& document : documents) {
+      if (!drop[document.index]) output += document.raw;
+    }
+    result.output = std::move(output);
+    return result;
+  }
+  if (context.release.name.empty()) {
+    throw InputError(
+        "cannot tell the release name: no document has an app.kubernetes.io/instance label; "
+        "pass --release NAME (Helm 3: --post-renderer-args --release=NAME)");
+  }
+
+  context.backup = plan_backup(config, options, documents);
+  const bool any_migrating = std::any_of(targets.begin(), targets.end(),
+                                         [](const Target& t) { return t.service->migrates; });
+  if (context.backup.enabled && context.backup.mode == BackupMode::Gated && !any_migrating) {
+    context.backup.enabled = false;
+    result.notices.push_back(
+        "em-guard: no backup: gated mode needs a migrating service to hold back, and none of the "
+        "matched workloads has migrates: true");
+  }
+  if (context.backup.enabled) {
+    context.backup.content_hash = content_hash(targets);
+    const std::string base = context.release.name + "-em-guard-backup";
+    context.backup.job_name =
+        context.backup.mode == BackupMode::Hook
+            ? bounded_name(base, "")
+            : bounded_name(base, "-" + context.backup.content_hash.substr(0, 10));
+    result.notices.push_back(std::string("em-guard: backup mode ") +
+                             (context.backup.mode == BackupMode::Hook ? "hook" : "gated") + ": " +
+                             context.backup.mode_reason);
+  } else if (!config.backup.enabled) {
+    result.notices.push_back("em-guard: backups are off (backup.enabled: false)");
+  }
+
+  std::map<std::size_t, std::string> rewritten;
+  std::vector<std::string> gate_accounts;
+  for (Target& target : targets) {
+    const Document& document = *target.document;
+    const std::vector<std::string> added = inject_waits(target.pod.spec, *target.service, context);
+    const std::string what = document.location() + ": " + document.header.kind + " " +
+                             document.header.name + " (service " + target.service->name + ")";
+    if (context.backup.enabled && context.backup.mode == BackupMode::Gated &&
+        target.service->migrates) {
+      gate_accounts.push_back(service_account_of(target.pod.spec));
+    }
+    if (yaml_equal(target.object, target.original)) {
+      result.explanation.push_back(what + ": already has em-guard's init containers; unchanged");
+      continue;
+    }
+    rewritten[document.index] = std::string(document_head(document)) + emit_yaml(target.object);
+    result.explanation.push_back(what + ": init containers " + join(added) +
+                                 " run before the service's own");
+  }
+  std::sort(gate_accounts.begin(), gate_accounts.end());
+  gate_accounts.erase(std::unique(gate_accounts.begin(), gate_accounts.end()), gate_accounts.end());
+
+  std::vector<GeneratedObject> generated;
+  if (context.backup.enabled) {
+    if (context.release.namespace_.empty()) {
+      throw InputError(
+          "cannot tell the release namespace, which the backup's RoleBindings must name: the "
+          "manifests carry no metadata.namespace; pass --namespace NS (Helm 3: "
+          "--post-renderer-args --namespace=NS)");
+    }
+    generated = backup_objects(context, gate_accounts);
+    if (context.backup.mode == BackupMode::Hook && config.backup.existing_claim.empty()) {
+      result.notices.push_back(
+          "em-guard: note: the backup PVC is a release resource; on the first upgrade that adds "
+          "em-guard, create it first (or set backup.storage.existingClaim) because pre-upgrade "
+          "hooks run before new resources exist");
+    }
+  }
+
+  std::string output;
+  output.reserve(manifests.size() + 64 * 1024);
+  for (const Document& document : documents) {
+    if (drop[document.index]) continue;
+    const auto found = rewritten.find(document.index);
+    output += found != rewritten.end() ? std::string_view(found->second) : document.raw;
+  }
+  for (const GeneratedObject& object : generated) {
+    if (!output.empty() && output.back() != '\n') output += '\n';
+    output += "---\n# Source: " + object.source + "\n" + emit_yaml(object.object);
+    result.explanation.push_back("added " + object.summary);
+  }
+  result.output = std::move(output);
+  return result;
+}
+
+}  // namespace emguard::render
