@@ -16,7 +16,7 @@
 
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
+constexpr const char* kVersion = EMGUARD_VERSION;
 
 constexpr const char* kUsage = R"(Usage: em-guard-render [OPTIONS] < rendered.yaml > out.yaml
 

@@ -1,6 +1,6 @@
 # em-guard backup-postgres: backup Job step that dumps PostgreSQL into the staging directory
 # of this backup run. Runs after lib.sh.
-# Env: PGHOST, PGUSER, EMG_DATABASES (space-separated), EMG_BACKUP_DIR (required); PGPORT
+# Env: PGHOST, PGUSER, EMG_DATABASES (space-separated, or * for all), EMG_BACKUP_DIR (required); PGPORT
 # (default 5432), PGPASSWORD (read by libpq from the environment), PGDATABASE (database to
 # connect to for checks, default postgres), EMG_PG_GLOBALS (full | no-role-passwords | off,
 # default full), EMG_PG_MISSING (skip | fail, default skip).
@@ -51,6 +51,18 @@ if [ "$EMG_PG_GLOBALS" != off ]; then
   fi
   [ -s "$emg_out/globals.sql" ] || emg_fail "pg_dumpall wrote an empty globals.sql for $emg_where"
   emg_log "wrote postgresql/globals.sql ($(emg_size "$emg_out/globals.sql") bytes)"
+fi
+
+# "*" means every database that accepts connections, as pg_dumpall would take them (template
+# databases hold nothing of ours). A database created between two upgrades is thus never missed.
+if [ "$EMG_DATABASES" = '*' ]; then
+  if ! emg_all=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$emg_maint_db" -c \
+    'SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname' \
+    2>"$EMG_TMP/err"); then
+    emg_fail "cannot list the databases on $emg_where: $(emg_oneline_file "$EMG_TMP/err")"
+  fi
+  EMG_DATABASES=$(printf '%s\n' "$emg_all" | tr '\n' ' ')
+  emg_log "databases on $emg_where: $EMG_DATABASES"
 fi
 
 emg_dumped=0

@@ -1,0 +1,1259 @@
+// Runs the container scripts that em-guard-render injects (backup Jobs, wait init containers)
+// against real PostgreSQL and Redis servers on 127.0.0.1, and against stand-in kubectl
+// programs, asserting what they produce, not just that they exit 0.
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <map>
+#include <mutex>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/real_servers.hpp"
+#include "support/rendered.hpp"
+#include "support/script_runner.hpp"
+
+namespace emguard::test {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+#define SKIP_WITHOUT_POSTGRES()                                                      \
+  do {                                                                               \
+    if (auto reason = PostgresServer::unavailable_reason()) GTEST_SKIP() << *reason; \
+  } while (false)
+
+#define SKIP_WITHOUT_REDIS()                                                      \
+  do {                                                                            \
+    if (auto reason = RedisServer::unavailable_reason()) GTEST_SKIP() << *reason; \
+  } while (false)
+
+std::string describe(const ProcessResult& r) {
+  std::ostringstream s;
+  s << "exit=" << r.exit_code << " signal=" << r.term_signal << " timed_out=" << r.timed_out
+    << " elapsed=" << r.elapsed.count() << "ms\n--- stdout ---\n"
+    << r.out << "--- stderr ---\n"
+    << r.err;
+  return s.str();
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+bool contains(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// The log contract: every line a script prints is prefixed, so operators can grep for it.
+void expect_prefixed(const ProcessResult& r) {
+  for (const auto& line : lines(r.out + r.err)) {
+    EXPECT_TRUE(line.starts_with("em-guard: ")) << "unprefixed line: " << line << "\n"
+                                                << describe(r);
+  }
+}
+
+fs::perms mode_of(const fs::path& p) { return fs::status(p).permissions() & fs::perms::mask; }
+
+// The gave-up line must be the only error line, and name what was awaited and why.
+void expect_single_gave_up(const ProcessResult& r, const std::string& label,
+                           std::string_view last_error) {
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  const auto err_lines = lines(r.err);
+  ASSERT_EQ(err_lines.size(), 1u) << describe(r);
+  const std::regex pattern(
+      "em-guard: gave up waiting for " +
+      std::regex_replace(label, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
+      R"( after \d+s \(\d+ attempts?\); last error: .+)");
+  EXPECT_TRUE(std::regex_match(err_lines[0], pattern)) << err_lines[0];
+  EXPECT_TRUE(contains(err_lines[0], last_error)) << err_lines[0];
+  size_t count = 0;
+  for (const auto& line : lines(r.out + r.err)) count += contains(line, "gave up waiting") ? 1 : 0;
+  EXPECT_EQ(count, 1u) << describe(r);
+}
+
+// The "waiting for" line of one attempt, checked for its label and error text. Elapsed time
+// comes from `date +%s`, so it is only bounded: attempt N of a 1s-interval wait ends after
+// N-1 sleeps and N checks, i.e. at N-1 whole seconds or a little more.
+void expect_waiting_line(const ProcessResult& r, const std::string& label, int attempt,
+                         std::string_view error) {
+  const std::string head =
+      "em-guard: waiting for " + label + " (attempt " + std::to_string(attempt) + ", ";
+  for (const auto& line : lines(r.out)) {
+    if (!line.starts_with(head)) continue;
+    const size_t digits_end = line.find("s elapsed): ", head.size());
+    ASSERT_NE(digits_end, std::string::npos) << line;
+    const int elapsed = std::stoi(line.substr(head.size(), digits_end - head.size()));
+    EXPECT_GE(elapsed, attempt - 1) << line;
+    EXPECT_LE(elapsed, attempt + 1) << line;  // slack for slow checks on a loaded machine
+    EXPECT_EQ(line.substr(digits_end + 12, error.size()), error) << line;
+    return;
+  }
+  ADD_FAILURE() << "no line starting with: " << head << "\n" << describe(r);
+}
+
+// Seconds and attempts from "... is ready after Ns (K attempts)".
+std::pair<int, int> ready_stats(const ProcessResult& r, const std::string& label) {
+  std::smatch m;
+  const std::regex pattern(R"(em-guard: (.+) is ready after (\d+)s \((\d+) attempts?\))");
+  if (!std::regex_search(r.out, m, pattern) || m[1] != label) return {-1, -1};
+  return {std::stoi(m[2]), std::stoi(m[3])};
+}
+
+void set_mtime(const fs::path& p, std::chrono::seconds age) {
+  const auto when = ::time(nullptr) - static_cast<time_t>(age.count());
+  const utimbuf times{when, when};
+  ASSERT_EQ(::utime(p.c_str(), &times), 0) << p;
+}
+
+// ---------------------------------------------------------------------------------------
+// backup-postgres
+
+struct PgFixtureData {
+  // Rows with multi-byte text, NULLs, arrays and JSON: a dump/restore that mangles encodings
+  // or types shows up as a textual difference.
+  static constexpr const char* kSetup = R"sql(
+CREATE ROLE emg_app LOGIN PASSWORD 'app-role-pw-91ab';
+CREATE DATABASE app_main OWNER emg_app;
+CREATE DATABASE keycloak;
+CREATE DATABASE "gov-data";
+)sql";
+  static constexpr const char* kAppMain = R"sql(
+CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, price numeric(10,2), tags text[],
+                    meta jsonb);
+INSERT INTO items VALUES
+  (1, 'Grüße aus Köln', 12.50, '{a,b}', '{"k": "v", "n": [1, 2]}'),
+  (2, '東京タワー 🗼', NULL, '{}', NULL),
+  (3, 'quote''s "and" back\slash', 0.01, '{x}', '{"emoji": "✅"}');
+ALTER TABLE items OWNER TO emg_app;
+)sql";
+  static constexpr const char* kKeycloak = R"sql(
+CREATE TABLE realm (id text PRIMARY KEY, enabled boolean, created timestamptz, secret bytea);
+INSERT INTO realm VALUES ('master', true, '2024-02-29 12:34:56+00', '\xdeadbeef'),
+                         ('em-runtime', false, '1999-12-31 23:59:59+00', NULL);
+CREATE SEQUENCE realm_seq START 42;
+SELECT nextval('realm_seq');
+)sql";
+  static constexpr const char* kGov = R"sql(
+CREATE TABLE audit (id bigserial PRIMARY KEY, line text);
+INSERT INTO audit(line) SELECT 'entry ' || g || ' – ünïcödé' FROM generate_series(1, 500) g;
+CREATE VIEW recent AS SELECT * FROM audit WHERE id > 490;
+)sql";
+};
+
+Env pg_backup_env(const PostgresServer& pg, const fs::path& stage, const std::string& dbs) {
+  Env env = pg.client_env();
+  env["EMG_DATABASES"] = dbs;
+  env["EMG_BACKUP_DIR"] = stage.string();
+  return env;
+}
+
+TEST(BackupPostgres, DumpsRealDataThatRestoresExactly) {
+  SKIP_WITHOUT_POSTGRES();
+  PostgresServer pg;
+  pg.psql(PgFixtureData::kSetup);
+  pg.psql(PgFixtureData::kAppMain, "app_main");
+  pg.psql(PgFixtureData::kKeycloak, "keycloak");
+  pg.psql(PgFixtureData::kGov, "gov-data");
+
+  TempDir root;
+  const fs::path stage = root.path() / ".partial-r1";
+  // A leftover file from an earlier attempt of this step must not survive.
+  fs::create_directories(stage / "postgresql");
+  write_file(stage / "postgresql/stale.dump", "old");
+  const auto r =
+      run_script("backup-postgres", pg_backup_env(pg, stage, "app_main keycloak gov-data"), 60s);
+  ASSERT_TRUE(r.ok()) << describe(r);
+  expect_prefixed(r);
+
+  const fs::path out = stage / "postgresql";
+  EXPECT_FALSE(fs::exists(out / "stale.dump"));
+  EXPECT_EQ(mode_of(out), fs::perms::owner_all);
+  for (const char* name : {"globals.sql", "app_main.dump", "keycloak.dump", "gov-data.dump"}) {
+    ASSERT_TRUE(fs::exists(out / name)) << name << "\n" << describe(r);
+    EXPECT_GT(fs::file_size(out / name), 0u) << name;
+    EXPECT_EQ(mode_of(out / name), fs::perms::owner_read | fs::perms::owner_write) << name;
+    const std::regex logged("em-guard: wrote postgresql/" + std::string(name) + R"( \(\d+ bytes)");
+    EXPECT_TRUE(std::regex_search(r.out, logged)) << name << "\n" << describe(r);
+  }
+  EXPECT_TRUE(contains(r.out, "3 database(s) dumped")) << describe(r);
+
+  const std::string globals = read_file(out / "globals.sql");
+  EXPECT_TRUE(contains(globals, "CREATE ROLE emg_app")) << globals;
+  EXPECT_TRUE(contains(globals, "SCRAM-SHA-256$")) << "full mode keeps password hashes";
+  // Neither the connection password nor the role's password may show up in the log.
+  EXPECT_FALSE(contains(r.combined(), pg.password()));
+  EXPECT_FALSE(contains(r.combined(), "app-role-pw-91ab"));
+
+  struct Check {
+    std::string db;
+    std::string query;
+    std::string must_contain;
+  };
+  const std::vector<Check> checks = {
+      {"app_main", "SELECT id, name, price, tags, meta FROM items ORDER BY id", "東京タワー 🗼"},
+      {"keycloak",
+       "SELECT id, enabled, created AT TIME ZONE 'UTC', encode(secret, 'hex') FROM realm "
+       "ORDER BY id; SELECT last_value FROM realm_seq",
+       "deadbeef"},
+      {"gov-data",
+       "SELECT count(*), md5(string_agg(line, '|' ORDER BY id)) FROM audit; "
+       "SELECT count(*) FROM recent",
+       "500|"},
+  };
+  for (const auto& check : checks) {
+    const std::string restored = "restored_" + std::to_string(&check - checks.data());
+    pg.psql("CREATE DATABASE " + restored + ";");
+    const auto restore = run_process(
+        {"pg_restore", "--exit-on-error", "-d", restored, (out / (check.db + ".dump")).string()},
+        pg.client_env(), 60s);
+    ASSERT_TRUE(restore.ok()) << check.db << "\n" << describe(restore);
+    const std::string original = pg.psql(check.query, check.db);
+    EXPECT_TRUE(contains(original, check.must_contain)) << original;
+    EXPECT_EQ(pg.psql(check.query, restored), original) << check.db;
+  }
+  EXPECT_EQ(pg.psql("SELECT tableowner FROM pg_tables WHERE tablename = 'items'", "restored_0"),
+            "emg_app\n");
+
+  // Disaster recovery onto an empty server: globals.sql first (its CREATE ROLE for the
+  // existing superuser fails harmlessly, hence no ON_ERROR_STOP), then the dump. The role
+  // keeps its password and owns its table again.
+  PostgresServer fresh;
+  const auto globals_run =
+      run_process({"psql", "-X", "-q", "-d", "postgres", "-f", (out / "globals.sql").string()},
+                  fresh.client_env(), 60s);
+  ASSERT_EQ(globals_run.exit_code, 0) << describe(globals_run);
+  fresh.psql("CREATE DATABASE app_main;");
+  const auto restore = run_process(
+      {"pg_restore", "--exit-on-error", "-d", "app_main", (out / "app_main.dump").string()},
+      fresh.client_env(), 60s);
+  ASSERT_TRUE(restore.ok()) << describe(restore);
+  EXPECT_EQ(fresh.psql(checks[0].query, "app_main"), pg.psql(checks[0].query, "app_main"));
+  Env as_app = fresh.client_env();
+  as_app["PGUSER"] = "emg_app";
+  as_app["PGPASSWORD"] = "app-role-pw-91ab";
+  const auto login = run_process(
+      {"psql", "-X", "-At", "-d", "app_main", "-c", "SELECT current_user, count(*) FROM items"},
+      as_app, 30s);
+  EXPECT_TRUE(login.ok()) << describe(login);
+  EXPECT_EQ(login.out, "emg_app|3\n");
+}
+
+TEST(BackupPostgres, GlobalsModesControlRolePasswords) {
+  SKIP_WITHOUT_POSTGRES();
+  PostgresServer pg;
+  pg.psql("CREATE ROLE emg_app LOGIN PASSWORD 'app-role-pw-91ab'; CREATE DATABASE app_main;");
+  TempDir root;
+  const fs::path stage = root.path() / ".partial-r2";
+
+  Env env = pg_backup_env(pg, stage, "app_main");
+  env["EMG_PG_GLOBALS"] = "no-role-passwords";
+  auto r = run_script("backup-postgres", env, 60s);
+  ASSERT_TRUE(r.ok()) << describe(r);
+  const std::string globals = read_file(stage / "postgresql/globals.sql");
+  EXPECT_TRUE(contains(globals, "CREATE ROLE emg_app")) << globals;
+  EXPECT_FALSE(contains(globals, "SCRAM-SHA-256")) << globals;
+
+  env["EMG_PG_GLOBALS"] = "off";
+  r = run_script("backup-postgres", env, 60s);
+  ASSERT_TRUE(r.ok()) << describe(r);
+  EXPECT_FALSE(fs::exists(stage / "postgresql/globals.sql"));
+  EXPECT_TRUE(fs::exists(stage / "postgresql/app_main.dump"));
+
+  env["EMG_PG_GLOBALS"] = "some";
+  r = run_script("backup-postgres", env, 60s);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(contains(r.err, "EMG_PG_GLOBALS must be full, no-role-passwords or off")) << r.err;
+}
+
+TEST(BackupPostgres, StarDumpsEveryDatabaseButTheTemplates) {
+  SKIP_WITHOUT_POSTGRES();
+  PostgresServer pg;
+  pg.psql(PgFixtureData::kSetup);
+  pg.psql(PgFixtureData::kAppMain, "app_main");
+  TempDir root;
+  const fs::path stage = root.path() / ".partial-all";
+  // The default configuration passes "*"; a file named like a database in the working
+  // directory must not be globbed into the list.
+  const auto r = run_script("backup-postgres", pg_backup_env(pg, stage, "*"), 60s);
+  ASSERT_TRUE(r.ok()) << describe(r);
+  const fs::path out = stage / "postgresql";
+  for (const char* name : {"app_main.dump", "keycloak.dump", "gov-data.dump", "postgres.dump"}) {
+    EXPECT_TRUE(fs::exists(out / name)) << name << "\n" << describe(r);
+  }
+  EXPECT_FALSE(fs::exists(out / "template0.dump"));
+  EXPECT_FALSE(fs::exists(out / "template1.dump"));
+  EXPECT_TRUE(contains(r.out, "4 database(s) dumped")) << describe(r);
+  EXPECT_TRUE(contains(r.out, "databases on PostgreSQL at ")) << describe(r);
+}
+
+TEST(BackupPostgres, MissingDatabaseIsSkippedOrFailsAsConfigured) {
+  SKIP_WITHOUT_POSTGRES();
+  PostgresServer pg;
+  pg.psql("CREATE DATABASE app_main;");
+  pg.psql("CREATE TABLE t (x int); INSERT INTO t VALUES (1);", "app_main");
+  TempDir root;
+  const fs::path stage = root.path() / ".partial-r3";
+  Env env = pg_backup_env(pg, stage, "app_main not_created_yet");
+
+  auto r = run_script("backup-postgres", env, 60s);
+  ASSERT_TRUE(r.ok()) << describe(r);
+  expect_prefixed(r);
+  EXPECT_TRUE(
+      contains(r.out, "database not_created_yet does not exist on PostgreSQL at 127.0.0.1:" +
+                          std::to_string(pg.port()) + " yet; skipping it"))
+      << describe(r);
+  EXPECT_TRUE(fs::exists(stage / "postgresql/app_main.dump"));
+  EXPECT_FALSE(fs::exists(stage / "postgresql/not_created_yet.dump"));
+
+  env["EMG_PG_MISSING"] = "fail";
+  r = run_script("backup-postgres", env, 60s);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(contains(r.err, "em-guard: ERROR: database not_created_yet does not exist"))
+      << describe(r);
+
+  // A name that could escape the directory or the SQL is refused before anything runs.
+  env["EMG_DATABASES"] = "app_main x';DROP";
+  r = run_script("backup-postgres", env, 60s);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(contains(r.err, "invalid database name")) << describe(r);
+  EXPECT_EQ(pg.psql("SELECT count(*) FROM t", "app_main"), "1\n");
+}
+
+TEST(BackupPostgres, FailsClearlyWhenServerUnreachableOrPasswordWrong) {
+  SKIP_WITHOUT_POSTGRES();
+  TempDir root;
+  const fs::path stage = root.path() / ".partial-r4";
+  const int closed = free_port();
+  Env env = base_env();
+  env["PGHOST"] = "127.0.0.1";
+  env["PGPORT"] = std::to_string(closed);
+  env["PGUSER"] = "emg_admin";
+  env["PGPASSWORD"] = "irrelevant-pw";
+  env["EMG_DATABASES"] = "app_main";
+  env["EMG_BACKUP_DIR"] = stage.string();
+  auto r = run_script("backup-postgres", env, 30s);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  expect_prefixed(r);
+  EXPECT_TRUE(contains(r.err, "em-guard: ERROR: cannot connect to PostgreSQL at 127.0.0.1:" +
+                                  std::to_string(closed) + " as user emg_admin"))
+      << describe(r);
+  EXPECT_EQ(lines(r.err).size(), 1u) << describe(r);
+
+  PostgresServer pg;
+  pg.psql("CREATE DATABASE app_main;");
+  env = pg_backup_env(pg, stage, "app_main");
+  env["PGPASSWORD"] = "wrong-password-5e2f";
+  r = run_script("backup-postgres", env, 30s);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(
+      contains(r.err, "cannot connect to PostgreSQL at 127.0.0.1:" + std::to_string(pg.port())))
+      << describe(r);
+  EXPECT_TRUE(contains(r.err, "password authentication failed")) << describe(r);
+  EXPECT_FALSE(contains(r.combined(), "wrong-password-5e2f"));
+  EXPECT_FALSE(fs::exists(stage / "postgresql/app_main.dump"));
+
+  // Required settings are named when missing.
+  env.erase("EMG_BACKUP_DIR");
+  r = run_script("backup-postgres", env, 30s);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "em-guard: ERROR: EMG_BACKUP_DIR is not set\n");
+}
+
+// ---------------------------------------------------------------------------------------
+// backup-finalize
+
+Env finalize_env(const fs::path& root, const std::string& run_id) {
+  Env env = base_env();
+  env["EMG_BACKUP_ROOT"] = root.string();
+  env["EMG_BACKUP_DIR"] = (root / (".partial-" + run_id)).string();
+  env["EMG_RUN_ID"] = run_id;
+  env["EMG_RELEASE"] = "em-runtime";
+  env["EMG_NAMESPACE"] = "emr-prod";
+  return env;
+}
+
+std::vector<std::string> completed_runs(const fs::path& root) {
+  std::vector<std::string> names;
+  const std::regex run(R"(\d{8}T\d{6}Z-.+)");
+  for (const auto& entry : fs::directory_iterator(root)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_directory() && std::regex_match(name, run)) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST(BackupFinalize, RejectsCorruptOrEmptyDumpsAndEmptyStaging) {
+  SKIP_WITHOUT_POSTGRES();  // needs pg_restore
+  TempDir root;
+  const Env env = finalize_env(root.path(), "run7");
+  const fs::path stage = root.path() / ".partial-run7";
+
+  fs::create_directories(stage);
+  auto r = run_script("backup-finalize", env, 30s);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(contains(r.err, "holds no files")) << describe(r);
+
+  fs::create_directories(stage / "postgresql");
+  write_file(stage / "postgresql/app.dump", std::string("PGDMP\x01\x0e\x00garbage", 15));
+  r = run_script("backup-finalize", env, 30s);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  expect_prefixed(r);
+  EXPECT_TRUE(contains(r.err, "postgresql/app.dump failed verification")) << describe(r);
+
+  write_file(stage / "postgresql/app.dump", "");
+  r = run_script("backup-finalize", env, 30s);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(contains(r.err, "empty file(s) in " + stage.string() + ": postgresql/app.dump"))
+      << describe(r);
+
+  // Nothing was published and the staging dir is left for inspection.
+  EXPECT_TRUE(completed_runs(root.path()).empty());
+  EXPECT_TRUE(fs::exists(stage / "postgresql/app.dump"));
+}
+
+TEST(BackupFinalize, RejectsTruncatedRealDump) {
+  SKIP_WITHOUT_POSTGRES();
+  PostgresServer pg;
+  pg.psql("CREATE DATABASE big;");
+  // Enough incompressible rows that the data section is far larger than the header+TOC,
+  // which is all pg_restore --list reads.
+  pg.psql("CREATE TABLE t AS SELECT g, md5(g::text) AS h FROM generate_series(1, 50000) g;", "big");
+  TempDir root;
+  const Env env = finalize_env(root.path(), "trunc");
+  const fs::path stage = root.path() / ".partial-trunc";
+  auto r = run_script("backup-postgres", pg_backup_env(pg, stage, "big"), 60s);
+  ASSERT_TRUE(r.ok()) << describe(r);
+
+  const fs::path dump = stage / "postgresql/big.dump";
+  const auto size = fs::file_size(dump);
+  fs::resize_file(dump, size * 2 / 3);
+  r = run_script("backup-finalize", env, 30s);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(contains(r.err, "postgresql/big.dump is damaged")) << describe(r);
+  EXPECT_TRUE(completed_runs(root.path()).empty());
+}
+
+TEST(BackupFinalize, SealsPublishesAndAppliesRetention) {
+  TempDir root;
+  const fs::path& base = root.path();
+  // Six earlier completed runs (out of creation order on purpose), one unrelated dir, a dead
+  // staging dir and one still being written by another run.
+  const std::vector<std::string> old_runs = {"20240105T000000Z-e", "20240101T000000Z-a",
+                                             "20240103T000000Z-c", "20240102T000000Z-b",
+                                             "20240106T000000Z-f", "20240104T000000Z-d"};
+  for (const auto& name : old_runs) {
+    fs::create_directories(base / name / "redis");
+    write_file(base / name / "redis/dump.rdb", "REDIS0010");
+  }
+  fs::create_directories(base / "lost+found");
+  fs::create_directories(base / ".partial-dead/postgresql");
+  write_file(base / ".partial-dead/postgresql/x.dump", "half");
+  set_mtime(base / ".partial-dead/postgresql/x.dump", 3h);
+  set_mtime(base / ".partial-dead/postgresql", 3h);
+  set_mtime(base / ".partial-dead", 3h);
+  fs::create_directories(base / ".partial-busy");
+  write_file(base / ".partial-busy/growing.dump", "in progress");
+  // Half an hour without a change is still "possibly running": only the hour rule removes it.
+  set_mtime(base / ".partial-busy/growing.dump", 30min);
+  set_mtime(base / ".partial-busy", 30min);
+
+  const fs::path stage = base / ".partial-run42";
+  fs::create_directories(stage / "redis");
+  fs::create_directories(stage / "secrets");
+  fs::create_directories(stage / "postgresql");
+  write_file(stage / "redis/dump.rdb", std::string("REDIS0011\xfa\x09redis-ver", 20));
+  write_file(stage / "secrets/db credentials.json", R"({"kind": "Secret"})");
+  write_file(stage / "postgresql/globals.sql", "CREATE ROLE x;\n");
+  // A seal left by an earlier failed attempt is rebuilt, not trusted.
+  write_file(stage / "SHA256SUMS", "0000  bogus\n");
+
+  Env env = finalize_env(base, "run42");
+  env["EMG_KEEP"] = "3";
+  const auto r = run_script("backup-finalize", env, 30s);
+  ASSERT_TRUE(r.ok()) << describe(r);
+  expect_prefixed(r);
+  EXPECT_FALSE(fs::exists(stage));
+
+  const auto runs = completed_runs(base);
+  ASSERT_EQ(runs.size(), 3u) << describe(r);
+  EXPECT_EQ(runs[0], "20240105T000000Z-e");
+  EXPECT_EQ(runs[1], "20240106T000000Z-f");
+  EXPECT_TRUE(std::regex_match(runs[2], std::regex(R"(20\d{6}T\d{6}Z-run42)"))) << runs[2];
+  const fs::path final_dir = base / runs[2];
+  EXPECT_TRUE(contains(r.out, "removed old backup 20240101T000000Z-a")) << describe(r);
+  EXPECT_TRUE(fs::exists(base / "lost+found"));
+  EXPECT_FALSE(fs::exists(base / ".partial-dead"));
+  EXPECT_TRUE(fs::exists(base / ".partial-busy/growing.dump"));
+  EXPECT_EQ(lines(r.out).back(), "em-guard: backup stored at " + final_dir.string());
+
+  // The seal: every file listed once, sorted, relative, and sha256sum -c agrees.
+  const std::string sums = read_file(final_dir / "SHA256SUMS");
+  std::vector<std::string> listed;
+  for (const auto& line : lines(sums)) listed.push_back(line.substr(66));
+  const std::vector<std::string> expected = {"MANIFEST", "postgresql/globals.sql", "redis/dump.rdb",
+                                             "secrets/db credentials.json"};
+  EXPECT_EQ(listed, expected) << sums;
+  const auto check = run_process({"sha256sum", "-c", "SHA256SUMS"}, base_env(), 10s, {}, final_dir);
+  EXPECT_TRUE(check.ok()) << describe(check);
+
+  const std::string manifest = read_file(final_dir / "MANIFEST");
+  EXPECT_TRUE(contains(manifest, "release: em-runtime\n")) << manifest;
+  EXPECT_TRUE(contains(manifest, "namespace: emr-prod\n")) << manifest;
+  EXPECT_TRUE(contains(manifest, "run-id: run42\n")) << manifest;
+  EXPECT_TRUE(contains(manifest, "  20 redis/dump.rdb\n")) << manifest;
+  EXPECT_TRUE(contains(manifest, "  15 postgresql/globals.sql\n")) << manifest;
+  EXPECT_TRUE(
+      std::regex_search(manifest, std::regex(R"(created: 20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ)")))
+      << manifest;
+
+  // Tampering after the fact is what SHA256SUMS is for.
+  write_file(final_dir / "redis/dump.rdb", "REDIS0011 tampered!!");
+  EXPECT_FALSE(run_process({"sha256sum", "-c", "SHA256SUMS"}, base_env(), 10s, {}, final_dir).ok());
+}
+
+TEST(BackupFinalize, RefusesStagingOutsideRoot) {
+  TempDir root;
+  TempDir elsewhere;
+  fs::create_directories(elsewhere.path() / ".partial-x");
+  write_file(elsewhere.path() / ".partial-x/f", "data");
+  Env env = finalize_env(root.path(), "x");
+  env["EMG_BACKUP_DIR"] = (elsewhere.path() / ".partial-x").string();
+  const auto r = run_script("backup-finalize", env, 30s);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(contains(r.err, "must be directly inside EMG_BACKUP_ROOT")) << describe(r);
+  EXPECT_TRUE(fs::exists(elsewhere.path() / ".partial-x/f"));
+}
+
+// ---------------------------------------------------------------------------------------
+// backup-redis
+
+RedisServer::Options redis_options(std::string password, fs::path rdb_to_load = {},
+                                   bool start = true) {
+  RedisServer::Options options;
+  options.password = std::move(password);
+  options.rdb_to_load = std::move(rdb_to_load);
+  options.start = start;
+  return options;
+}
+
+TEST(BackupRedis, SnapshotLoadsIntoFreshServerWithSameData) {
+  SKIP_WITHOUT_REDIS();
+  RedisServer source(redis_options("redis-pw-3c9e"));
+  source.cli({"SET", "greeting", "héllo wörld ✓"});
+  source.cli({"SET", "counter", "41"});
+  source.cli({"INCR", "counter"});
+  source.cli({"HSET", "user:1", "name", "Ada", "lang", "C++", "city", "Zürich"});
+  source.cli({"RPUSH", "queue", "first", "second", "third"});
+  source.cli({"SADD", "tags", "x", "y"});
+
+  TempDir root;
+  const fs::path stage = root.path() / ".partial-redis";
+  Env env = source.client_env();
+  env["EMG_REDIS_HOST"] = source.host();
+  env["EMG_REDIS_PORT"] = std::to_string(source.port());
+  env["EMG_BACKUP_DIR"] = stage.string();
+  auto r = run_script("backup-redis", env, 60s);
+  ASSERT_TRUE(r.ok()) << describe(r);
+  expect_prefixed(r);
+  EXPECT_FALSE(contains(r.combined(), "redis-pw-3c9e"));
+  const fs::path rdb = stage / "redis/dump.rdb";
+  ASSERT_TRUE(fs::exists(rdb));
+  EXPECT_EQ(read_file(rdb).substr(0, 5), "REDIS");
+  EXPECT_EQ(mode_of(rdb), fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_TRUE(std::regex_search(
+      r.out, std::regex(R"(wrote redis/dump.rdb \(\d+ bytes, redis-check-rdb OK\))")))
+      << describe(r);
+
+  RedisServer restored(redis_options("", rdb));
+  EXPECT_EQ(restored.cli({"DBSIZE"}), "5");
+  EXPECT_EQ(restored.cli({"GET", "greeting"}), "héllo wörld ✓");
+  EXPECT_EQ(restored.cli({"GET", "counter"}), "42");
+  EXPECT_EQ(restored.cli({"HGET", "user:1", "city"}), "Zürich");
+  EXPECT_EQ(restored.cli({"HLEN", "user:1"}), "3");
+  EXPECT_EQ(restored.cli({"LRANGE", "queue", "0", "-1"}), "first\nsecond\nthird");
+  EXPECT_EQ(restored.cli({"SISMEMBER", "tags", "y"}), "1");
+
+  env["REDISCLI_AUTH"] = "not-the-password";
+  r = run_script("backup-redis", env, 30s);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  expect_prefixed(r);
+  EXPECT_TRUE(contains(r.err, "redis-cli --rdb against Redis at 127.0.0.1:" +
+                                  std::to_string(source.port()) + " failed"))
+      << describe(r);
+  EXPECT_TRUE(contains(r.err, "WRONGPASS")) << describe(r);
+  EXPECT_FALSE(contains(r.combined(), "not-the-password"));
+  EXPECT_FALSE(fs::exists(rdb)) << "a failed run must not leave the previous snapshot behind";
+}
+
+// ---------------------------------------------------------------------------------------
+// backup-secrets (stand-in kubectl)
+
+// A kubectl that serves Secrets from files, logs its arguments (to prove no token is ever
+// passed on the command line) and the kubeconfig it was given.
+class FakeKubectl {
+ public:
+  FakeKubectl() {
+    fs::create_directories(dir_.path() / "bin");
+    fs::create_directories(dir_.path() / "objects");
+    const std::string script = R"(#!/bin/sh
+log=")" + log().string() + R"("
+objects=")" + (dir_.path() / "objects").string() +
+                               R"("
+printf 'ARGS %s\n' "$*" >>"$log"
+if [ -n "${KUBECONFIG-}" ]; then printf 'KUBECONFIG %s\n' "$KUBECONFIG" >>"$log"; cat "$KUBECONFIG" >>"$log"; fi
+kind=$2 name=$3
+f="$objects/$kind-$name"
+if [ -x "$f.sh" ]; then exec "$f.sh"; fi
+if [ -f "$f" ]; then cat "$f"; exit 0; fi
+printf 'Error from server (NotFound): %ss "%s" not found\n' "$kind" "$name" >&2
+exit 1
+)";
+    write_file(dir_.path() / "bin/kubectl", script, fs::perms::owner_all);
+  }
+
+  // kubectl get KIND NAME prints content.
+  void serve(const std::string& kind, const std::string& name, const std::string& content) {
+    write_file(dir_.path() / "objects" / (kind + "-" + name), content);
+  }
+  // kubectl get KIND NAME runs a shell snippet (for failures and changing answers).
+  void program(const std::string& kind, const std::string& name, const std::string& body) {
+    write_file(dir_.path() / "objects" / (kind + "-" + name + ".sh"),
+               "#!/bin/sh\nstate=\"" + (dir_.path() / "state").string() + "\"\n" + body,
+               fs::perms::owner_all);
+  }
+
+  fs::path log() const { return dir_.path() / "calls.log"; }
+  std::string calls() const { return fs::exists(log()) ? read_file(log()) : std::string(); }
+  void put_on(Env& env) const { prepend_path(env, dir_.path() / "bin"); }
+
+ private:
+  TempDir dir_;
+};
+
+std::string secret_json(const std::string& name, const std::string& key, const std::string& b64) {
+  return "{\n    \"apiVersion\": \"v1\",\n    \"data\": {\n        \"" + key + "\": \"" + b64 +
+         "\"\n    },\n    \"kind\": \"Secret\",\n    \"metadata\": {\n        \"name\": \"" + name +
+         "\",\n        \"namespace\": \"emr-prod\"\n    },\n    \"type\": \"Opaque\"\n}\n";
+}
+
+// base64("db-pw-Very-Secret-7731") and base64("oidc-client-secret-0042").
+constexpr const char* kDbPasswordB64 = "ZGItcHctVmVyeS1TZWNyZXQtNzczMQ==";
+constexpr const char* kOidcB64 = "b2lkYy1jbGllbnQtc2VjcmV0LTAwNDI=";
+
+void expect_no_secret_data(const ProcessResult& r) {
+  for (const char* value :
+       {kDbPasswordB64, "db-pw-Very-Secret-7731", kOidcB64, "oidc-client-secret-0042"}) {
+    EXPECT_FALSE(contains(r.combined(), value)) << value << "\n" << describe(r);
+  }
+}
+
+TEST(BackupSecrets, SavesSecretsPrivatelyAndNeverLogsTheirData) {
+  FakeKubectl kubectl;
+  kubectl.serve("secret", "db-credentials",
+                secret_json("db-credentials", "password", kDbPasswordB64));
+  kubectl.serve("secret", "oidc-client", secret_json("oidc-client", "secret", kOidcB64));
+  TempDir root;
+  TempDir tokens;
+  write_file(tokens.path() / "token", "eyJ-token-value-8812");
+  write_file(tokens.path() / "ca.crt", "-----BEGIN CERTIFICATE-----\n");
+  const fs::path stage = root.path() / ".partial-s1";
+  Env env = base_env();
+  kubectl.put_on(env);
+  env["EMG_NAMESPACE"] = "emr-prod";
+  env["EMG_SECRETS"] = "db-credentials smtp-relay oidc-client";
+  env["EMG_OPTIONAL_SECRETS"] = "smtp-relay";
+  env["EMG_BACKUP_DIR"] = stage.string();
+  env["EMG_TOKEN_DIR"] = tokens.path().string();
+
+  auto r = run_script("backup-secrets", env, 30s);
+  ASSERT_TRUE(r.ok()) << describe(r);
+  expect_prefixed(r);
+  expect_no_secret_data(r);
+  const fs::path dir = stage / "secrets";
+  EXPECT_EQ(mode_of(dir), fs::perms::owner_all);
+  for (const char* name : {"db-credentials", "oidc-client"}) {
+    const fs::path file = dir / (std::string(name) + ".json");
+    ASSERT_TRUE(fs::exists(file)) << name;
+    EXPECT_EQ(mode_of(file), fs::perms::owner_read | fs::perms::owner_write) << name;
+  }
+  EXPECT_EQ(read_file(dir / "db-credentials.json"),
+            secret_json("db-credentials", "password", kDbPasswordB64));
+  EXPECT_FALSE(fs::exists(dir / "smtp-relay.json"));
+  EXPECT_TRUE(
+      contains(r.out, "optional Secret smtp-relay not found in namespace emr-prod; skipping"))
+      << describe(r);
+  EXPECT_TRUE(contains(r.out, "2 saved, 1 optional skipped")) << describe(r);
+
+  // The token went through a kubeconfig naming the file, never through argv.
+  const std::string calls = kubectl.calls();
+  EXPECT_TRUE(contains(calls, "ARGS get secret db-credentials -n emr-prod")) << calls;
+  EXPECT_TRUE(contains(calls, "tokenFile: \"" + (tokens.path() / "token").string() + "\""))
+      << calls;
+  EXPECT_TRUE(contains(calls, "server: https://kubernetes.default.svc")) << calls;
+  EXPECT_FALSE(contains(calls, "eyJ-token-value-8812")) << calls;
+  EXPECT_FALSE(contains(r.combined(), "eyJ-token-value-8812"));
+}
+
+TEST(BackupSecrets, MissingRequiredSecretAndApiErrorsFailWithoutLeaking) {
+  FakeKubectl kubectl;
+  kubectl.serve("secret", "db-credentials",
+                secret_json("db-credentials", "password", kDbPasswordB64));
+  // An error whose later lines carry data: only a sanitized first line may be shown.
+  kubectl.program("secret", "chatty",
+                  "echo 'error: unable to decode secret' >&2\necho 'oidc-client-secret-0042' >&2\n"
+                  "echo '" +
+                      std::string(kOidcB64) + "'\nexit 1\n");
+  kubectl.serve("secret", "not-a-secret", R"({"kind": "ConfigMap", "data": {}})");
+  TempDir root;
+  const fs::path stage = root.path() / ".partial-s2";
+  Env env = base_env();
+  kubectl.put_on(env);
+  env["EMG_NAMESPACE"] = "emr-prod";
+  env["EMG_BACKUP_DIR"] = stage.string();
+
+  env["EMG_SECRETS"] = "db-credentials keycloak-admin";
+  auto r = run_script("backup-secrets", env, 30s);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  expect_prefixed(r);
+  EXPECT_TRUE(contains(r.err,
+                       "em-guard: ERROR: required Secret keycloak-admin not found in "
+                       "namespace emr-prod"))
+      << describe(r);
+
+  env["EMG_SECRETS"] = "db-credentials chatty";
+  env["EMG_OPTIONAL_SECRETS"] = "chatty";  // optional covers absence, not other errors
+  r = run_script("backup-secrets", env, 30s);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(contains(r.err,
+                       "cannot read Secret chatty in namespace emr-prod: error: unable to "
+                       "decode secret\n"))
+      << describe(r);
+  expect_no_secret_data(r);
+  EXPECT_FALSE(fs::exists(stage / "secrets/chatty.json"));
+
+  env["EMG_SECRETS"] = "not-a-secret";
+  env.erase("EMG_OPTIONAL_SECRETS");
+  r = run_script("backup-secrets", env, 30s);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(contains(r.err, "is not a Secret object")) << describe(r);
+
+  env["EMG_SECRETS"] = "db-credentials";
+  env["EMG_TOKEN_DIR"] = (root.path() / "no-such-dir").string();
+  r = run_script("backup-secrets", env, 30s);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(contains(r.err, "has no readable token")) << describe(r);
+}
+
+// ---------------------------------------------------------------------------------------
+// wait-postgres / wait-redis
+
+Env wait_env(Env env, int timeout_s) {
+  env["EMG_TIMEOUT"] = std::to_string(timeout_s);
+  env["EMG_INTERVAL"] = "1";
+  return env;
+}
+
+TEST(WaitPostgres, SucceedsWhenServerStartsMidWait) {
+  SKIP_WITHOUT_POSTGRES();
+  PostgresServer pg(/*start=*/false);
+  const std::string label = "PostgreSQL at 127.0.0.1:" + std::to_string(pg.port());
+  auto waiting = std::async(std::launch::async, [&] {
+    return run_script("wait-postgres", wait_env(pg.client_env(), 30), 40s);
+  });
+  std::this_thread::sleep_for(2500ms);
+  pg.start();
+  const auto r = waiting.get();
+  ASSERT_TRUE(r.ok()) << describe(r);
+  expect_prefixed(r);
+  expect_waiting_line(r, label, 1, "127.0.0.1:" + std::to_string(pg.port()) + " - no response");
+  expect_waiting_line(r, label, 2, "127.0.0.1:" + std::to_string(pg.port()) + " - no response");
+  const auto [seconds, attempts] = ready_stats(r, label);
+  EXPECT_GE(seconds, 2) << describe(r);
+  EXPECT_GE(attempts, 3) << describe(r);
+}
+
+TEST(WaitPostgres, GivesUpWithOneClearLine) {
+  SKIP_WITHOUT_POSTGRES();
+  const int port = free_port();
+  Env env = base_env();
+  env["PGHOST"] = "127.0.0.1";
+  env["PGPORT"] = std::to_string(port);
+  const auto r = run_script("wait-postgres", wait_env(env, 3), 20s);
+  expect_prefixed(r);
+  const std::string where = "127.0.0.1:" + std::to_string(port);
+  expect_single_gave_up(r, "PostgreSQL at " + where, where + " - no response");
+  EXPECT_LT(r.elapsed, 10s);
+  // date +%s has whole seconds, so "3s elapsed" can be a little over 2s of real time.
+  EXPECT_GE(r.elapsed, 1900ms);
+}
+
+Env redis_wait_env(const RedisServer& redis, int timeout_s) {
+  Env env = wait_env(redis.client_env(), timeout_s);
+  env["EMG_REDIS_HOST"] = redis.host();
+  env["EMG_REDIS_PORT"] = std::to_string(redis.port());
+  return env;
+}
+
+TEST(WaitRedis, SucceedsWhenServerStartsMidWait) {
+  SKIP_WITHOUT_REDIS();
+  RedisServer redis(redis_options("redis-pw-wait", {}, /*start=*/false));
+  const std::string label = "Redis at 127.0.0.1:" + std::to_string(redis.port());
+  auto waiting = std::async(
+      std::launch::async, [&] { return run_script("wait-redis", redis_wait_env(redis, 30), 40s); });
+  std::this_thread::sleep_for(2500ms);
+  redis.start();
+  const auto r = waiting.get();
+  ASSERT_TRUE(r.ok()) << describe(r);
+  expect_prefixed(r);
+  expect_waiting_line(r, label, 1,
+                      "Could not connect to Redis at 127.0.0.1:" + std::to_string(redis.port()) +
+                          ": Connection refused");
+  const auto [seconds, attempts] = ready_stats(r, label);
+  EXPECT_GE(seconds, 2) << describe(r);
+  EXPECT_GE(attempts, 3) << describe(r);
+  EXPECT_FALSE(contains(r.combined(), "redis-pw-wait"));
+}
+
+TEST(WaitRedis, GivesUpOnClosedPortAndOnWrongPassword) {
+  SKIP_WITHOUT_REDIS();
+  RedisServer redis(redis_options("redis-pw-right"));
+  const std::string label = "Redis at 127.0.0.1:" + std::to_string(redis.port());
+  Env closed = wait_env(base_env(), 3);
+  const int port = free_port();
+  closed["EMG_REDIS_HOST"] = "127.0.0.1";
+  closed["EMG_REDIS_PORT"] = std::to_string(port);
+  Env wrong = redis_wait_env(redis, 1);
+  wrong["REDISCLI_AUTH"] = "redis-pw-wrong";
+  Env none = redis_wait_env(redis, 1);
+  none.erase("REDISCLI_AUTH");
+  // The cases are independent; running them side by side keeps the suite short.
+  auto closed_run =
+      std::async(std::launch::async, [&] { return run_script("wait-redis", closed, 20s); });
+  auto wrong_run =
+      std::async(std::launch::async, [&] { return run_script("wait-redis", wrong, 20s); });
+  auto none_run =
+      std::async(std::launch::async, [&] { return run_script("wait-redis", none, 20s); });
+
+  auto r = closed_run.get();
+  expect_prefixed(r);
+  expect_single_gave_up(r, "Redis at 127.0.0.1:" + std::to_string(port), "Connection refused");
+
+  r = wrong_run.get();
+  expect_prefixed(r);
+  expect_single_gave_up(r, label, "WRONGPASS");
+  EXPECT_FALSE(contains(r.combined(), "redis-pw-wrong"));
+
+  r = none_run.get();
+  expect_single_gave_up(r, label, "NOAUTH Authentication required");
+}
+
+// ---------------------------------------------------------------------------------------
+// wait-http
+
+// A minimal HTTP server on 127.0.0.1: one request per connection, answered by a handler
+// from the request path. Enough for curl and kubectl, with no python or web server package.
+class TinyHttpServer {
+ public:
+  struct Reply {
+    int status = 200;
+    std::string body = "ok";
+    std::string content_type = "text/plain";
+  };
+  using Handler = std::function<Reply(const std::string& path)>;
+
+  explicit TinyHttpServer(Handler handler) : handler_(std::move(handler)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(fd_, 16) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      throw std::runtime_error("TinyHttpServer: cannot listen on 127.0.0.1");
+    }
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  // Answers the first `failures` requests with fail_status, the rest with 200.
+  TinyHttpServer(int failures, int fail_status)
+      : TinyHttpServer([this, failures, fail_status](const std::string&) {
+          Reply reply;
+          if (requests_ <= failures) reply.status = fail_status;
+          return reply;
+        }) {}
+  ~TinyHttpServer() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    ::close(fd_);
+  }
+  TinyHttpServer(const TinyHttpServer&) = delete;
+  TinyHttpServer& operator=(const TinyHttpServer&) = delete;
+
+  int port() const { return port_; }
+  int requests() const { return requests_; }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      const int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (client < 0) continue;
+      std::string request;
+      char buffer[4096];
+      while (request.find("\r\n\r\n") == std::string::npos) {
+        const ssize_t n = ::recv(client, buffer, sizeof buffer, 0);
+        if (n <= 0) break;
+        request.append(buffer, static_cast<size_t>(n));
+      }
+      ++requests_;
+      // "GET /path?query HTTP/1.1": the handler sees the path without the query.
+      const size_t begin = request.find(' ') + 1;
+      const std::string target = request.substr(begin, request.find(' ', begin) - begin);
+      const Reply reply = handler_(target.substr(0, target.find('?')));
+      const std::string text = "HTTP/1.1 " + std::to_string(reply.status) +
+                               " X\r\nContent-Type: " + reply.content_type +
+                               "\r\nContent-Length: " + std::to_string(reply.body.size()) +
+                               "\r\nLocation: /login\r\nConnection: close\r\n\r\n" + reply.body;
+      (void)::send(client, text.data(), text.size(), MSG_NOSIGNAL);
+      ::close(client);
+    }
+  }
+
+  Handler handler_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<int> requests_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+bool have_curl() { return run_process({"sh", "-c", "command -v curl"}, base_env(), 5s).ok(); }
+
+TEST(WaitHttp, ReadyOnlyOn2xxAndGivesUpOnClosedPort) {
+  if (!have_curl()) GTEST_SKIP() << "curl not installed; install the Debian package curl";
+  TinyHttpServer server(/*failures=*/2, /*fail_status=*/503);
+  Env env = wait_env(base_env(), 20);
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/health/ready";
+  // Credentials in the URL are sent but never logged.
+  env["EMG_URL"] =
+      "http://probe:url-pw-6621@127.0.0.1:" + std::to_string(server.port()) + "/health/ready";
+  env["EMG_WHAT"] = "Keycloak";
+  auto r = run_script("wait-http", env, 30s);
+  ASSERT_TRUE(r.ok()) << describe(r);
+  expect_prefixed(r);
+  expect_waiting_line(r, "Keycloak at " + url, 1, "HTTP status 503");
+  expect_waiting_line(r, "Keycloak at " + url, 2, "HTTP status 503");
+  EXPECT_EQ(ready_stats(r, "Keycloak at " + url).second, 3) << describe(r);
+  EXPECT_EQ(server.requests(), 3);
+  EXPECT_FALSE(contains(r.combined(), "url-pw-6621"));
+
+  TinyHttpServer redirecting(/*failures=*/1000, /*fail_status=*/302);
+  Env redirect = wait_env(base_env(), 1);
+  redirect["EMG_URL"] = "http://127.0.0.1:" + std::to_string(redirecting.port()) + "/";
+  redirect["EMG_WHAT"] = "governance";
+  Env closed = wait_env(base_env(), 2);
+  closed["EMG_URL"] = "http://127.0.0.1:" + std::to_string(free_port()) + "/";
+  closed["EMG_WHAT"] = "governance";
+  auto redirect_run =
+      std::async(std::launch::async, [&] { return run_script("wait-http", redirect, 20s); });
+  r = run_script("wait-http", closed, 20s);
+  expect_prefixed(r);
+  expect_single_gave_up(r, "governance at " + closed["EMG_URL"], "curl: (7)");
+  r = redirect_run.get();
+  expect_single_gave_up(r, "governance at " + redirect["EMG_URL"],
+                        "HTTP status 302 (redirects are not followed");
+}
+
+// ---------------------------------------------------------------------------------------
+// wait-job (stand-in kubectl)
+
+Env job_env(const FakeKubectl& kubectl, int timeout_s) {
+  Env env = wait_env(base_env(), timeout_s);
+  kubectl.put_on(env);
+  env["EMG_JOB_NAME"] = "em-guard-backup-3f2a";
+  env["EMG_NAMESPACE"] = "emr-prod";
+  return env;
+}
+
+TEST(WaitJob, WaitsThroughNotFoundAndRunningUntilComplete) {
+  FakeKubectl kubectl;
+  // Polls 1-2: the Job does not exist yet; 3: running, no conditions; 4: complete.
+  kubectl.program("job", "em-guard-backup-3f2a", R"(
+n=$(cat "$state" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" >"$state"
+case $n in
+  1|2) echo 'Error from server (NotFound): jobs.batch "em-guard-backup-3f2a" not found' >&2; exit 1 ;;
+  3) exit 0 ;;
+  *) printf 'Complete=True() SuccessCriteriaMet=True() ' ;;
+esac
+)");
+  const auto r = run_script("wait-job", job_env(kubectl, 30), 40s);
+  ASSERT_TRUE(r.ok()) << describe(r);
+  expect_prefixed(r);
+  const std::string label = "backup Job em-guard-backup-3f2a in namespace emr-prod";
+  EXPECT_EQ(ready_stats(r, label).second, 4) << describe(r);
+  expect_waiting_line(r, label, 1, "Error from server (NotFound): jobs.batch");
+  expect_waiting_line(r, label, 2, "Error from server (NotFound): jobs.batch");
+  expect_waiting_line(r, label, 3, "Job em-guard-backup-3f2a has not completed yet");
+  EXPECT_TRUE(contains(kubectl.calls(),
+                       "ARGS get job em-guard-backup-3f2a -n emr-prod --request-timeout=10s -o "
+                       "jsonpath={range .status.conditions[*]}{.type}={.status}({.reason}) {end}"))
+      << kubectl.calls();
+}
+
+TEST(WaitJob, FailedJobStopsAtOnceNamingTheNextStep) {
+  FakeKubectl kubectl;
+  kubectl.serve("job", "em-guard-backup-3f2a",
+                "FailureTarget=True(BackoffLimitExceeded) Failed=True(BackoffLimitExceeded) ");
+  const auto r = run_script("wait-job", job_env(kubectl, 60), 20s);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  expect_prefixed(r);
+  EXPECT_LT(r.elapsed, 5s);
+  EXPECT_EQ(r.err,
+            "em-guard: ERROR: backup Job em-guard-backup-3f2a in namespace emr-prod failed "
+            "(BackoffLimitExceeded); the upgrade must not go on. Next step: kubectl logs "
+            "job/em-guard-backup-3f2a -n emr-prod\n");
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+TEST(WaitJob, NeverCompletingJobTimesOut) {
+  FakeKubectl kubectl;
+  kubectl.serve("job", "em-guard-backup-3f2a", "");
+  const auto r = run_script("wait-job", job_env(kubectl, 2), 20s);
+  expect_prefixed(r);
+  expect_single_gave_up(r, "backup Job em-guard-backup-3f2a in namespace emr-prod",
+                        "Job em-guard-backup-3f2a has not completed yet");
+}
+
+// ---------------------------------------------------------------------------------------
+// The real kubectl against a fake API server. The stand-ins above cannot tell whether the
+// jsonpath, the NotFound detection and the Secret check match what kubectl really does.
+
+bool have_kubectl() { return run_process({"sh", "-c", "command -v kubectl"}, base_env(), 5s).ok(); }
+
+class FakeApiServer {
+ public:
+  using Reply = TinyHttpServer::Reply;
+
+  // kubectl checks that the namespace exists when a get is NotFound, so it must be there.
+  FakeApiServer() : server_([this](const std::string& path) { return route(path); }) {
+    serve("/api/v1/namespaces/emr-prod",
+          {R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"emr-prod"}})"});
+  }
+
+  // GET path answers with these objects in turn, the last one from then on; a path with no
+  // objects is a NotFound.
+  void serve(const std::string& path, std::vector<std::string> objects) {
+    const std::lock_guard lock(mutex_);
+    objects_[path] = std::move(objects);
+  }
+
+  // HOME (for kubectl's discovery cache) and a kubeconfig pointing at this server.
+  Env env(const fs::path& home) const {
+    const fs::path kubeconfig = home / "kubeconfig";
+    write_file(kubeconfig,
+               "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n"
+               "    server: http://127.0.0.1:" +
+                   std::to_string(server_.port()) +
+                   "\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n"
+                   "    user: fake\nusers:\n- name: fake\n  user:\n    token: x\n"
+                   "current-context: fake\n");
+    Env env = base_env();
+    env["HOME"] = home.string();
+    env["KUBECONFIG"] = kubeconfig.string();
+    return env;
+  }
+
+ private:
+  static Reply json(std::string body, int status = 200) {
+    return {status, std::move(body), "application/json"};
+  }
+
+  Reply route(const std::string& path) {
+    if (path == "/api") return json(R"({"kind":"APIVersions","versions":["v1"]})");
+    if (path == "/apis") {
+      return json(R"({"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"batch",)"
+                  R"("versions":[{"groupVersion":"batch/v1","version":"v1"}],)"
+                  R"("preferredVersion":{"groupVersion":"batch/v1","version":"v1"}}]})");
+    }
+    if (path == "/api/v1") {
+      return json(R"({"kind":"APIResourceList","groupVersion":"v1","resources":[{"name":)"
+                  R"("secrets","singularName":"secret","namespaced":true,"kind":"Secret",)"
+                  R"("verbs":["get","list"]},{"name":"namespaces","singularName":"namespace",)"
+                  R"("namespaced":false,"kind":"Namespace","verbs":["get","list"]}]})");
+    }
+    if (path == "/apis/batch/v1") {
+      return json(R"({"kind":"APIResourceList","groupVersion":"batch/v1","resources":[{"name":)"
+                  R"("jobs","singularName":"job","namespaced":true,"kind":"Job",)"
+                  R"("verbs":["get","list"]}]})");
+    }
+    {
+      const std::lock_guard lock(mutex_);
+      const auto it = objects_.find(path);
+      if (it != objects_.end() && !it->second.empty()) {
+        std::string object = it->second.front();
+        if (it->second.size() > 1) it->second.erase(it->second.begin());
+        if (!object.empty()) return json(object);
+      }
+    }
+    // .../namespaces/NS/<resource>/<name> -> the Status a real API server sends.
+    const std::string name = path.substr(path.rfind('/') + 1);
+    const std::string rest = path.substr(0, path.rfind('/'));
+    std::string resource = rest.substr(rest.rfind('/') + 1);
+    if (path.starts_with("/apis/batch/")) resource += ".batch";
+    return json(R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",)"
+                R"("message":")" +
+                    resource + R"( \")" + name +
+                    R"(\" not found","reason":"NotFound",)"
+                    R"("details":{"name":")" +
+                    name + R"("},"code":404})",
+                404);
+  }
+
+  mutable std::mutex mutex_;
+  std::map<std::string, std::vector<std::string>> objects_;
+  TinyHttpServer server_;  // last, so it stops before the objects it serves go away
+};
+
+std::string job_json(const std::string& status) {
+  return R"({"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"em-guard-backup-3f2a",)"
+         R"("namespace":"emr-prod"},"spec":{},"status":)" +
+         status + "}";
+}
+
+TEST(RealKubectl, WaitJobReadsRealJobStatus) {
+  if (!have_kubectl()) GTEST_SKIP() << "kubectl not installed";
+  FakeApiServer api;
+  TempDir home;
+  const std::string path = "/apis/batch/v1/namespaces/emr-prod/jobs/em-guard-backup-3f2a";
+  // Not created yet, then running, then complete (with the 1.31+ SuccessCriteriaMet first).
+  api.serve(path, {"", job_json(R"({"active":1})"),
+                   job_json(R"({"succeeded":1,"conditions":[{"type":"SuccessCriteriaMet",)"
+                            R"("status":"True"},{"type":"Complete","status":"True"}]})")});
+  Env env = wait_env(api.env(home.path()), 20);
+  env["EMG_JOB_NAME"] = "em-guard-backup-3f2a";
+  env["EMG_NAMESPACE"] = "emr-prod";
+  auto r = run_script("wait-job", env, 40s);
+  ASSERT_TRUE(r.ok()) << describe(r);
+  expect_prefixed(r);
+  const std::string label = "backup Job em-guard-backup-3f2a in namespace emr-prod";
+  EXPECT_EQ(ready_stats(r, label).second, 3) << describe(r);
+  expect_waiting_line(
+      r, label, 1, "Error from server (NotFound): jobs.batch \"em-guard-backup-3f2a\" not found");
+  expect_waiting_line(r, label, 2, "Job em-guard-backup-3f2a has not completed yet");
+
+  api.serve(path, {job_json(R"({"failed":3,"conditions":[{"type":"FailureTarget","status":)"
+                            R"("True","reason":"BackoffLimitExceeded"},{"type":"Failed",)"
+                            R"("status":"True","reason":"BackoffLimitExceeded","message":)"
+                            R"("Job has reached the specified backoff limit"}]})")});
+  r = run_script("wait-job", env, 40s);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(contains(r.err,
+                       "em-guard: ERROR: backup Job em-guard-backup-3f2a in namespace "
+                       "emr-prod failed (BackoffLimitExceeded); the upgrade must not go on"))
+      << describe(r);
+}
+
+TEST(RealKubectl, BackupSecretsSavesWhatKubectlReturns) {
+  if (!have_kubectl()) GTEST_SKIP() << "kubectl not installed";
+  FakeApiServer api;
+  TempDir home;
+  api.serve("/api/v1/namespaces/emr-prod/secrets/db-credentials",
+            {R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"db-credentials",)"
+             R"("namespace":"emr-prod"},"type":"Opaque","data":{"password":")" +
+             std::string(kDbPasswordB64) + R"("}})"});
+  Env env = api.env(home.path());
+  env["EMG_NAMESPACE"] = "emr-prod";
+  env["EMG_SECRETS"] = "db-credentials smtp-relay";
+  env["EMG_OPTIONAL_SECRETS"] = "smtp-relay";
+  env["EMG_BACKUP_DIR"] = (home.path() / ".partial-k").string();
+  auto r = run_script("backup-secrets", env, 40s);
+  ASSERT_TRUE(r.ok()) << describe(r);
+  expect_prefixed(r);
+  expect_no_secret_data(r);
+  const std::string saved = read_file(home.path() / ".partial-k/secrets/db-credentials.json");
+  EXPECT_TRUE(contains(saved, "\"kind\": \"Secret\"")) << saved;
+  EXPECT_TRUE(contains(saved, kDbPasswordB64)) << saved;
+  EXPECT_TRUE(contains(r.out, "optional Secret smtp-relay not found")) << describe(r);
+
+  env["EMG_OPTIONAL_SECRETS"] = "";
+  r = run_script("backup-secrets", env, 40s);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(contains(r.err, "required Secret smtp-relay not found in namespace emr-prod"))
+      << describe(r);
+}
+
+// ---------------------------------------------------------------------------------------
+// Contract details shared by all scripts
+
+TEST(ScriptsContract, EveryScriptIsLibraryPlusBodyAndParsesUnderPosixSh) {
+  for (const char* name :
+       {"wait-postgres", "wait-redis", "wait-http", "wait-job", "backup-postgres", "backup-redis",
+        "backup-secrets", "backup-finalize"}) {
+    const std::string text = rendered_script(name);
+    // What ships is the library followed by the script, byte for byte.
+    const fs::path sources = fs::path(EMGUARD_SOURCE_DIR) / "renderer/scripts";
+    EXPECT_EQ(text, read_file(sources / "lib.sh") + "\n" + read_file(sources / (std::string(name) + ".sh")))
+        << name;
+    EXPECT_TRUE(text.starts_with("# em-guard shared shell library.")) << name;
+    // xtrace would echo every expanded command, passwords included.
+    for (const auto& line : lines(text)) {
+      const std::string code = line.substr(std::min(line.find_first_not_of(' '), line.size()));
+      EXPECT_FALSE(code.starts_with("set -x") || code.starts_with("set -o xtrace")) << name;
+    }
+    const auto parsed = run_process({"sh", "-n", "-c", text}, base_env(), 10s);
+    EXPECT_TRUE(parsed.ok()) << name << "\n" << describe(parsed);
+  }
+}
+
+TEST(ScriptsContract, ToolOutputThatEchoesAPasswordIsRedacted) {
+  // A client that puts its connection string into its error, password included.
+  TempDir bin;
+  write_file(
+      bin.path() / "pg_isready",
+      "#!/bin/sh\necho \"postgres://app:$PGPASSWORD@$PGHOST:$PGPORT - no response\"\nexit 2\n",
+      fs::perms::owner_all);
+  Env env = wait_env(base_env(), 0);
+  prepend_path(env, bin.path());
+  env["PGHOST"] = "db.example";
+  env["PGPASSWORD"] = "pg-pw-$ecret/+*[x]";
+  const auto r = run_script("wait-postgres", env, 10s);
+  expect_single_gave_up(r, "PostgreSQL at db.example:5432",
+                        "postgres://app:***@db.example:5432 - no response");
+  EXPECT_FALSE(contains(r.combined(), "pg-pw-$ecret")) << describe(r);
+}
+
+TEST(ScriptsContract, RejectsBadTimingSettings) {
+  Env env = base_env();
+  env["PGHOST"] = "127.0.0.1";
+  env["EMG_TIMEOUT"] = "5m";
+  auto r = run_script("wait-postgres", env, 10s);
+  EXPECT_EQ(r.err, "em-guard: ERROR: EMG_TIMEOUT must be a whole number, got '5m'\n");
+  env["EMG_TIMEOUT"] = "5";
+  env["EMG_INTERVAL"] = "0";
+  r = run_script("wait-postgres", env, 10s);
+  EXPECT_EQ(r.err, "em-guard: ERROR: EMG_INTERVAL must be at least 1 second\n");
+}
+
+}  // namespace
+}  // namespace emguard::test
