@@ -1,5 +1,6 @@
 // em-guard-render: the front end. Parses arguments, reads stdin, writes stdout; the work is in
 // emguard::render::render().
+#include <unistd.h>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -9,7 +10,6 @@
 #include <iostream>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 
 #include "emguard/error.hpp"
 #include "emguard/render/render.hpp"

@@ -36,7 +36,8 @@ TEST(PackagingTest, Helm4PluginManifestIsAPostRendererWithSubprocessRuntime) {
 TEST(PackagingTest, BuiltPluginDirectoryRunsTheRenderer) {
   // The build assembles <build>/helm-plugin/em-guard next to the renderer's build tree.
   const std::filesystem::path binary = EMGUARD_RENDER_BIN;
-  const std::filesystem::path plugin_dir = binary.parent_path().parent_path() / "helm-plugin/em-guard";
+  const std::filesystem::path plugin_dir =
+      binary.parent_path().parent_path() / "helm-plugin/em-guard";
   ASSERT_TRUE(std::filesystem::exists(plugin_dir / "plugin.yaml"));
   const std::filesystem::path plugin_binary = plugin_dir / "bin/em-guard-render";
   ASSERT_TRUE(std::filesystem::exists(plugin_binary));

@@ -1213,7 +1213,8 @@ TEST(ScriptsContract, EveryScriptIsLibraryPlusBodyAndParsesUnderPosixSh) {
     const std::string text = rendered_script(name);
     // What ships is the library followed by the script, byte for byte.
     const fs::path sources = fs::path(EMGUARD_SOURCE_DIR) / "renderer/scripts";
-    EXPECT_EQ(text, read_file(sources / "lib.sh") + "\n" + read_file(sources / (std::string(name) + ".sh")))
+    EXPECT_EQ(text, read_file(sources / "lib.sh") + "\n" +
+                        read_file(sources / (std::string(name) + ".sh")))
         << name;
     EXPECT_TRUE(text.starts_with("# em-guard shared shell library.")) << name;
     // xtrace would echo every expanded command, passwords included.

@@ -1,5 +1,9 @@
 #include "emguard/schema.hpp"
 
+// Without this valijson prints and calls abort() on a bad schema; the core never exits the
+// process. This file is the only one that includes valijson.
+#define VALIJSON_USE_EXCEPTIONS 1
+
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
@@ -16,10 +20,14 @@ struct JsonSchema::Impl {
 };
 
 JsonSchema::JsonSchema(std::string_view schema_text) : impl_(std::make_unique<Impl>()) {
-  const nlohmann::json schema_json = nlohmann::json::parse(schema_text);
-  valijson::SchemaParser parser;
-  valijson::adapters::NlohmannJsonAdapter adapter(schema_json);
-  parser.populateSchema(adapter, impl_->schema);
+  try {
+    const nlohmann::json schema_json = nlohmann::json::parse(schema_text);
+    valijson::SchemaParser parser;
+    valijson::adapters::NlohmannJsonAdapter adapter(schema_json);
+    parser.populateSchema(adapter, impl_->schema);
+  } catch (const std::exception& error) {  // nlohmann's parse_error, valijson's runtime_error
+    throw std::invalid_argument(std::string("invalid JSON Schema: ") + error.what());
+  }
 }
 
 JsonSchema::~JsonSchema() = default;

@@ -110,19 +110,28 @@ class HeaderReader : public YAML::EventHandler {
   struct Frame {
     bool is_map = false;
     bool expecting_key = true;
+    bool is_key = false;  // a collection used as a mapping key (`? [a, b] : value`)
     std::string key;
   };
 
   void Push(bool is_map) {
     if (frames_.size() == 1 && frames_[0].expecting_key) StopIfComplete();
-    frames_.push_back(Frame{is_map, true, {}});
+    const bool is_key = !frames_.empty() && frames_.back().is_map && frames_.back().expecting_key;
+    frames_.push_back(Frame{is_map, true, is_key, {}});
   }
 
   void Pop() {
-    const bool was_metadata = frames_.size() == 2 && frames_[0].key == "metadata";
+    const bool is_key = frames_.back().is_key;
+    const bool was_metadata = !is_key && frames_.size() == 2 && frames_[0].key == "metadata";
     frames_.pop_back();
     if (was_metadata) metadata_done_ = true;
-    EndValue();
+    if (is_key) {
+      // The key's value comes next (no header field has a collection key).
+      frames_.back().key.clear();
+      frames_.back().expecting_key = false;
+    } else {
+      EndValue();
+    }
   }
 
   void EndValue() {

@@ -48,12 +48,15 @@ std::optional<long long> parse_int(std::string_view v) {
     base = digits[1] == 'x' ? 16 : 8;
     digits.remove_prefix(2);
   }
-  if (digits.empty()) return std::nullopt;
+  // from_chars takes a '-' of its own: "--5" and "0x-1" are strings, not numbers.
+  if (digits.empty() || digits.front() == '-' || digits.front() == '+') return std::nullopt;
+  // Parsing the '-' with the digits lets the most negative value fit.
+  if (negative && base == 10) digits = v;
   long long value = 0;
   const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value,
                                             base);
   if (error != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
-  return negative ? -value : value;
+  return value;
 }
 
 std::optional<double> parse_float(std::string_view v) {

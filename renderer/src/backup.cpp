@@ -105,14 +105,12 @@ YAML::Node backup_job(const Context& context, std::string_view claim,
       env_value("EMG_TIMEOUT", std::to_string(config.wait_timeout_seconds)),
       env_value("EMG_INTERVAL", std::to_string(config.wait_interval_seconds))};
   const std::vector<YAML::Node> storage = {env_value("EMG_BACKUP_DIR", staging)};
-  const std::vector<YAML::Node> pg_env = {
-      env_from("PGHOST", c.pg_host, c.secret, release),
-      env_from("PGPORT", c.pg_port, c.secret, release),
-      env_from("PGUSER", c.pg_username, c.secret, release),
-      env_from("PGPASSWORD", c.pg_password, c.secret, release)};
-  std::vector<YAML::Node> redis_env = {
-      env_from("EMG_REDIS_HOST", c.redis_host, c.secret, release),
-      env_from("EMG_REDIS_PORT", c.redis_port, c.secret, release)};
+  const std::vector<YAML::Node> pg_env = {env_from("PGHOST", c.pg_host, c.secret, release),
+                                          env_from("PGPORT", c.pg_port, c.secret, release),
+                                          env_from("PGUSER", c.pg_username, c.secret, release),
+                                          env_from("PGPASSWORD", c.pg_password, c.secret, release)};
+  std::vector<YAML::Node> redis_env = {env_from("EMG_REDIS_HOST", c.redis_host, c.secret, release),
+                                       env_from("EMG_REDIS_PORT", c.redis_port, c.secret, release)};
   if (!c.redis_password.secret_key.empty() || !c.redis_password.value.empty()) {
     redis_env.push_back(env_from("REDISCLI_AUTH", c.redis_password, c.secret, release));
   }
@@ -190,14 +188,13 @@ std::vector<GeneratedObject> backup_objects(const Context& context,
 
   YAML::Node account = new_object("v1", "ServiceAccount", base, release, "backup");
   account["automountServiceAccountToken"] = yaml_bool(false);
-  objects.push_back({"em-guard/backup-rbac.yaml", account,
-                     "ServiceAccount " + base + " for the backup Job"});
+  objects.push_back(
+      {"em-guard/backup-rbac.yaml", account, "ServiceAccount " + base + " for the backup Job"});
   if (!backup.secrets.empty()) {
     objects.push_back({"em-guard/backup-rbac.yaml",
                        role(base, release, "secrets", backup.secrets, "backup"),
                        "Role " + base + ": get only Secrets " + join(backup.secrets, ", ")});
-    objects.push_back({"em-guard/backup-rbac.yaml",
-                       role_binding(base, release, {base}, "backup"),
+    objects.push_back({"em-guard/backup-rbac.yaml", role_binding(base, release, {base}, "backup"),
                        "RoleBinding " + base + " to ServiceAccount " + base});
   }
   if (hook) {

@@ -118,6 +118,29 @@ void check_semantics(const RenderConfig& config, const std::string& origin) {
   throw InputError(message);
 }
 
+// The map under `key`, or an undefined node (const lookups only: a missing key stays missing).
+YAML::Node child_map(const YAML::Node& node, const char* key) {
+  if (!node || !node.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+  const YAML::Node child = node[key];
+  return child && child.IsMap() ? child : YAML::Node(YAML::NodeType::Undefined);
+}
+
+// A connection field is {value: ...} or {secretKey: ...}: a field the user gives replaces the
+// default's whole, since merging key by key would keep both and fail the schema's oneOf.
+void drop_overridden_sources(const YAML::Node& base, const YAML::Node& user) {
+  for (const char* block : {"chart", "external"}) {
+    for (const char* database : {"postgresql", "redis"}) {
+      const YAML::Node fields =
+          child_map(child_map(child_map(user, "credentials"), block), database);
+      YAML::Node defaults = child_map(child_map(child_map(base, "credentials"), block), database);
+      if (!fields || !defaults) continue;
+      for (const auto& field : fields) {
+        if (field.second.IsMap()) defaults.remove(field.first.Scalar());
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::string_view default_config_text() { return embedded::default_render_config(); }
@@ -129,6 +152,7 @@ RenderConfig load_render_config(const std::string& user_yaml, const std::string&
     const YAML::Node user = parse_yaml(user_yaml, origin);
     if (!user.IsNull()) {
       if (!user.IsMap()) throw InputError(origin + ": $: expected a mapping at the top level");
+      drop_overridden_sources(merged, user);
       merged = merge_yaml(merged, user);
     }
   }

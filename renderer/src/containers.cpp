@@ -1,7 +1,8 @@
 // Building blocks shared by the backup and wait injectors.
-#include <algorithm>
 #include <fnmatch.h>
+#include <algorithm>
 #include <stdexcept>
+#include <utility>
 
 #include "emguard/embedded_render.hpp"
 #include "emguard/yaml.hpp"
@@ -33,10 +34,14 @@ std::string expand(std::string_view text, const Release& release) {
 std::string script_text(std::string_view name) {
   using namespace embedded;
   static const std::pair<std::string_view, std::string_view (*)()> kScripts[] = {
-      {"wait-postgres", script_wait_postgres},   {"wait-redis", script_wait_redis},
-      {"wait-http", script_wait_http},           {"wait-job", script_wait_job},
-      {"backup-postgres", script_backup_postgres}, {"backup-redis", script_backup_redis},
-      {"backup-secrets", script_backup_secrets}, {"backup-finalize", script_backup_finalize},
+      {"wait-postgres", script_wait_postgres},
+      {"wait-redis", script_wait_redis},
+      {"wait-http", script_wait_http},
+      {"wait-job", script_wait_job},
+      {"backup-postgres", script_backup_postgres},
+      {"backup-redis", script_backup_redis},
+      {"backup-secrets", script_backup_secrets},
+      {"backup-finalize", script_backup_finalize},
   };
   for (const auto& [script_name, body] : kScripts) {
     if (script_name == name) return std::string(script_lib()) + "\n" + std::string(body());
@@ -68,7 +73,8 @@ YAML::Node env_field(std::string_view name, std::string_view field_path) {
 
 YAML::Node env_from(std::string_view name, const ValueSource& source, std::string_view secret,
                     const Release& release) {
-  if (!source.secret_key.empty()) return env_secret(name, expand(secret, release), source.secret_key);
+  if (!source.secret_key.empty())
+    return env_secret(name, expand(secret, release), source.secret_key);
   return env_value(name, expand(source.value, release));
 }
 
@@ -82,9 +88,9 @@ YAML::Node resource_list(const std::map<std::string, std::string>& quantities) {
 
 }  // namespace
 
-YAML::Node script_container(std::string_view name, std::string_view image,
-                            std::string_view script, const std::vector<YAML::Node>& env,
-                            const ResourceSpec& resources, long long run_as_user) {
+YAML::Node script_container(std::string_view name, std::string_view image, std::string_view script,
+                            const std::vector<YAML::Node>& env, const ResourceSpec& resources,
+                            long long run_as_user) {
   YAML::Node container;
   container["name"] = yaml_string(name);
   container["image"] = yaml_string(image);
@@ -94,7 +100,8 @@ YAML::Node script_container(std::string_view name, std::string_view image,
   container["command"].push_back(yaml_string(script_text(script)));
   container["command"].push_back(yaml_string(std::string("em-guard-") + std::string(script)));
   for (const YAML::Node& variable : env) container["env"].push_back(variable);
-  if (!resources.requests.empty()) container["resources"]["requests"] = resource_list(resources.requests);
+  if (!resources.requests.empty())
+    container["resources"]["requests"] = resource_list(resources.requests);
   if (!resources.limits.empty()) container["resources"]["limits"] = resource_list(resources.limits);
   // Pod Security "restricted": these pass in namespaces that enforce it.
   YAML::Node security;
@@ -135,7 +142,8 @@ YAML::Node new_object(std::string_view api_version, std::string_view kind, std::
 bool strip_injected(YAML::Node pod_spec) {
   bool found = false;
   for (const char* list : {"initContainers", "volumes"}) {
-    YAML::Node items = pod_spec[list];
+    // A const lookup: a missing key must not be inserted (it would fix the key order).
+    const YAML::Node items = std::as_const(pod_spec)[list];
     if (!items || !items.IsSequence()) continue;
     YAML::Node kept(YAML::NodeType::Sequence);
     for (const YAML::Node& item : items) {

@@ -52,9 +52,9 @@ YAML::Node env_from(std::string_view name, const ValueSource& source, std::strin
                     const Release& release);
 
 // A container running one of em-guard's scripts under the Pod Security "restricted" profile.
-YAML::Node script_container(std::string_view name, std::string_view image,
-                            std::string_view script, const std::vector<YAML::Node>& env,
-                            const ResourceSpec& resources, long long run_as_user);
+YAML::Node script_container(std::string_view name, std::string_view image, std::string_view script,
+                            const std::vector<YAML::Node>& env, const ResourceSpec& resources,
+                            long long run_as_user);
 
 // Init containers in the app's pods run as this user unless the pod sets one: the tool images
 // (postgres, redis, curl) default to root, which "restricted" rejects.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <utility>
 
 #include "emguard/digest.hpp"
 #include "emguard/error.hpp"
@@ -87,6 +88,22 @@ std::string_view document_head(const Document& document) {
     length = end;
   }
   return rest.substr(0, length);
+}
+
+// The document-end marker line (`...`) that closes the document, or empty. The splitter ends a
+// document right after such a line, so it can only be the last one; dropping it would run the
+// next document (which then has no `---`) into this one.
+std::string_view document_end_marker(const Document& document) {
+  std::string_view body = document.raw;
+  if (!body.empty() && body.back() == '\n') body.remove_suffix(1);
+  const std::size_t newline = body.rfind('\n');
+  const std::string_view last =
+      document.raw.substr(newline == std::string_view::npos ? 0 : newline + 1);
+  if (last.substr(0, 3) != "...") return {};
+  if (last.size() > 3 && std::string_view(" \t\r\n").find(last[3]) == std::string_view::npos) {
+    return {};  // `...x` is content, not a marker
+  }
+  return last;
 }
 
 std::string service_account_of(const YAML::Node& pod_spec) {
@@ -198,6 +215,14 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
                        document.header.name + " matches service \"" + service->name +
                        "\" but has no pod spec at " + std::string(pod_spec_path(document.header.kind)));
     }
+    for (const char* list : {"initContainers", "volumes"}) {
+      // em-guard prepends to and appends to these lists; anything else would be lost or crash.
+      const YAML::Node items = std::as_const(pod->spec)[list];
+      if (items && !items.IsNull() && !items.IsSequence()) {
+        throw InputError(document.location() + ": " + document.header.kind + " " +
+                         document.header.name + ": " + pod->path + "." + list + " must be a list");
+      }
+    }
     Target target{&document, service, object, YAML::Clone(object), std::move(*pod)};
     strip_injected(target.pod.spec);
     targets.push_back(std::move(target));
@@ -257,7 +282,11 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
       result.explanation.push_back(what + ": already has em-guard's init containers; unchanged");
       continue;
     }
-    rewritten[document.index] = std::string(document_head(document)) + emit_yaml(target.object);
+    std::string head(document_head(document));
+    // `--- {inline: content}` has no head to keep, but its separator must stay.
+    if (head.empty() && !document.separator.empty()) head = "---\n";
+    rewritten[document.index] =
+        head + emit_yaml(target.object) + std::string(document_end_marker(document));
     result.explanation.push_back(what + ": init containers " + join(added) +
                                  " run before the service's own");
   }

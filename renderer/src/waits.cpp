@@ -66,9 +66,9 @@ YAML::Node wait_backup(const Context& context) {
       env_value("EMG_TIMEOUT", std::to_string(context.config.backup.active_deadline_seconds + 300)),
       env_value("EMG_INTERVAL", std::to_string(context.config.wait_interval_seconds)),
   };
-  YAML::Node container = script_container("em-guard-wait-backup", context.config.image_kubectl,
-                                          "wait-job", env, context.config.wait_resources,
-                                          kWaitUser);
+  YAML::Node container =
+      script_container("em-guard-wait-backup", context.config.image_kubectl, "wait-job", env,
+                       context.config.wait_resources, kWaitUser);
   YAML::Node token_mount;
   token_mount["name"] = yaml_string("em-guard-api-token");
   token_mount["mountPath"] = yaml_string(kTokenMountPath);
@@ -117,14 +117,13 @@ std::vector<std::string> inject_waits(YAML::Node pod_spec, const ServiceConfig& 
                               service, context));
   }
   for (const std::string& upstream : service.after) {
-    const auto found =
-        std::find_if(context.config.services.begin(), context.config.services.end(),
-                     [&](const ServiceConfig& s) { return s.name == upstream; });
-    added.push_back(wait_http("em-guard-wait-" + upstream, upstream, found->health_url, service,
-                              context));
+    const auto found = std::find_if(context.config.services.begin(), context.config.services.end(),
+                                    [&](const ServiceConfig& s) { return s.name == upstream; });
+    added.push_back(
+        wait_http("em-guard-wait-" + upstream, upstream, found->health_url, service, context));
   }
-  const bool gated = context.backup.enabled && context.backup.mode == BackupMode::Gated &&
-                     service.migrates;
+  const bool gated =
+      context.backup.enabled && context.backup.mode == BackupMode::Gated && service.migrates;
   if (gated) added.push_back(wait_backup(context));
 
   std::vector<std::string> names;

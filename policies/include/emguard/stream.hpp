@@ -25,13 +25,13 @@ struct DocumentHeader {
 };
 
 struct Document {
-  std::size_t index = 0;         // 0-based position in the stream
-  std::string_view raw;          // exact bytes, from its separator line (if any) to the next
-  std::size_t first_line = 1;    // 1-based line of raw's first byte in the stream
-  std::string_view separator;    // the `---` line including its line break, or empty
-  std::string_view source;       // path from a `# Source: ` comment, or empty
-  bool has_content = false;      // false for empty and comment-only documents
-  DocumentHeader header;         // filled when has_content
+  std::size_t index = 0;       // 0-based position in the stream
+  std::string_view raw;        // exact bytes, from its separator line (if any) to the next
+  std::size_t first_line = 1;  // 1-based line of raw's first byte in the stream
+  std::string_view separator;  // the `---` line including its line break, or empty
+  std::string_view source;     // path from a `# Source: ` comment, or empty
+  bool has_content = false;    // false for empty and comment-only documents
+  DocumentHeader header;       // filled when has_content
 
   // Helm 4 names each input document with this annotation (and strips it afterwards).
   std::string_view helm4_filename() const;

@@ -1,0 +1,1230 @@
+// The post-renderer core: render() on the sample release, the corpus and crafted streams.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "emguard/error.hpp"
+#include "emguard/image_ref.hpp"
+#include "emguard/k8s.hpp"
+#include "emguard/render/config.hpp"
+#include "emguard/render/render.hpp"
+#include "emguard/stream.hpp"
+#include "emguard/yaml.hpp"
+
+namespace emguard::render {
+namespace {
+
+const std::filesystem::path kSource = EMGUARD_SOURCE_DIR;
+const std::filesystem::path kFixtures = kSource / "tests/fixtures/render";
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  EXPECT_TRUE(file.good()) << path;
+  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+}
+
+const std::string& sample() {
+  static const std::string text = read_file(kSource / "charts/em-runtime-sample/rendered.yaml");
+  return text;
+}
+
+const RenderConfig& default_config() {
+  static const RenderConfig config = load_render_config("", "default configuration");
+  return config;
+}
+
+RenderOptions in_namespace(const std::string& ns = "em-runtime") {
+  RenderOptions options;
+  options.release_namespace = ns;
+  return options;
+}
+
+RenderResult run(std::string_view input, const RenderOptions& options = in_namespace(),
+                 const RenderConfig& config = default_config()) {
+  return render(input, config, options);
+}
+
+std::string replace_all(std::string text, std::string_view from, std::string_view to) {
+  for (std::size_t at = text.find(from); at != std::string::npos;
+       at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
+bool contains(std::string_view text, std::string_view part) {
+  return text.find(part) != std::string_view::npos;
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const std::string& line : lines) text += line + "\n";
+  return text;
+}
+
+// One document of a render's output, parsed.
+struct OutDoc {
+  std::string raw;
+  std::string source;
+  std::string kind;
+  std::string name;
+  bool has_content = false;
+  YAML::Node node;  // Null when the document has no content
+};
+
+std::vector<OutDoc> parse_output(const std::string& output) {
+  std::vector<Document> documents = split_documents(output);
+  read_headers(documents);
+  std::vector<OutDoc> result;
+  for (const Document& document : documents) {
+    OutDoc out{std::string(document.raw), std::string(document.source), document.header.kind,
+               document.header.name,      document.has_content,         YAML::Node()};
+    if (document.has_content) out.node = parse_document(document);
+    result.push_back(std::move(out));
+  }
+  return result;
+}
+
+const OutDoc* find(const std::vector<OutDoc>& documents, std::string_view kind,
+                   std::string_view name) {
+  for (const OutDoc& document : documents) {
+    if (document.kind == kind && document.name == name) return &document;
+  }
+  return nullptr;
+}
+
+std::vector<const OutDoc*> find_kind(const std::vector<OutDoc>& documents, std::string_view kind) {
+  std::vector<const OutDoc*> found;
+  for (const OutDoc& document : documents) {
+    if (document.kind == kind) found.push_back(&document);
+  }
+  return found;
+}
+
+YAML::Node pod_spec(const YAML::Node& object) {
+  const auto location = find_pod_spec(object);
+  return location ? location->spec : YAML::Node();
+}
+
+std::vector<std::string> names_of(const YAML::Node& list) {
+  std::vector<std::string> names;
+  if (!list || !list.IsSequence()) return names;
+  for (const YAML::Node& item : list) names.push_back(item["name"].Scalar());
+  return names;
+}
+
+std::vector<std::string> init_names(const YAML::Node& object) {
+  return names_of(pod_spec(object)["initContainers"]);
+}
+
+YAML::Node container(const YAML::Node& list, std::string_view name) {
+  for (const YAML::Node& item : list) {
+    if (item["name"].Scalar() == name) return item;
+  }
+  ADD_FAILURE() << "no container " << name;
+  return YAML::Node();
+}
+
+YAML::Node env_var(const YAML::Node& item, std::string_view name) {
+  for (const YAML::Node& variable : item["env"]) {
+    if (variable["name"].Scalar() == name) return variable;
+  }
+  ADD_FAILURE() << "no env " << name << " in " << item["name"].Scalar();
+  return YAML::Node();
+}
+
+std::string env_value(const YAML::Node& item, std::string_view name) {
+  const YAML::Node variable = env_var(item, name);
+  return variable && variable["value"] ? variable["value"].Scalar() : "<none>";
+}
+
+std::string annotation(const YAML::Node& object, std::string_view key) {
+  const YAML::Node annotations = object["metadata"]["annotations"];
+  if (!annotations || !annotations[std::string(key)]) return "<none>";
+  return annotations[std::string(key)].Scalar();
+}
+
+// The object with every em-guard init container and volume removed, as it came in.
+YAML::Node without_em_guard(const YAML::Node& object) {
+  YAML::Node copy = YAML::Clone(object);
+  YAML::Node spec = pod_spec(copy);
+  for (const char* list : {"initContainers", "volumes"}) {
+    if (!spec[list] || !spec[list].IsSequence()) continue;  // `volumes:` may be null
+    YAML::Node kept(YAML::NodeType::Sequence);
+    for (const YAML::Node& item : spec[list]) {
+      if (item["name"].Scalar().rfind("em-guard-", 0) != 0) kept.push_back(item);
+    }
+    if (kept.size() == 0) {
+      spec.remove(list);
+    } else {
+      spec[list] = kept;
+    }
+  }
+  return copy;
+}
+
+// Where two JSON values first differ, for failure messages ("" when equal).
+std::string first_difference(const nlohmann::json& a, const nlohmann::json& b,
+                             const std::string& path = "$") {
+  if (a.type() != b.type() || (!a.is_object() && !a.is_array())) {
+    return a == b ? "" : path + ": " + a.dump().substr(0, 120) + " vs " + b.dump().substr(0, 120);
+  }
+  if (a.size() != b.size())
+    return path + ": size " + std::to_string(a.size()) + " vs " + std::to_string(b.size());
+  if (a.is_object()) {
+    for (const auto& [key, value] : a.items()) {
+      if (!b.contains(key)) return path + "." + key + ": missing";
+      if (std::string found = first_difference(value, b[key], path + "." + key); !found.empty()) {
+        return found;
+      }
+    }
+    return "";
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::string found = first_difference(a[i], b[i], path + "[" + std::to_string(i) + "]");
+        !found.empty()) {
+      return found;
+    }
+  }
+  return "";
+}
+
+std::string script(const std::string& name) {
+  return read_file(kSource / "renderer/scripts/lib.sh") + "\n" +
+         read_file(kSource / ("renderer/scripts/" + name + ".sh"));
+}
+
+const std::vector<std::string> kWorkloads = {"keycloak", "em-runtime-openfga",
+                                             "em-runtime-governance", "em-runtime-assets",
+                                             "em-runtime-utils"};
+
+// A minimal workload the default config matches (service keycloak), and an unrelated object.
+const char* const kKeycloak =
+    "apiVersion: apps/v1\n"
+    "kind: Deployment\n"
+    "metadata:\n"
+    "  name: keycloak\n"
+    "  labels: {app.kubernetes.io/instance: rel}\n"
+    "spec:\n"
+    "  template:\n"
+    "    spec:\n"
+    "      containers:\n"
+    "        - name: keycloak\n"
+    "          image: quay.io/keycloak/keycloak:26.0.5\n";
+
+const char* const kConfigMap = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n";
+
+// --- The sample release, gated (the default for Helm 3) ----------------------------------------
+
+class RenderSample : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    result_ = new RenderResult(run(sample()));
+    output_ = new std::vector<OutDoc>(parse_output(result_->output));
+    input_ = new std::vector<OutDoc>(parse_output(sample()));
+  }
+  static void TearDownTestSuite() {
+    delete result_;
+    delete output_;
+    delete input_;
+  }
+  static const RenderResult& result() { return *result_; }
+  static const std::vector<OutDoc>& out() { return *output_; }
+  static const std::vector<OutDoc>& in() { return *input_; }
+  static std::string job_name() {
+    const auto jobs = find_kind(out(), "Job");
+    return jobs.size() == 1 ? jobs[0]->name : "";
+  }
+
+ private:
+  static inline RenderResult* result_ = nullptr;
+  static inline std::vector<OutDoc>* output_ = nullptr;
+  static inline std::vector<OutDoc>* input_ = nullptr;
+};
+
+TEST_F(RenderSample, GatedByDefaultAndSaysWhy) {
+  const std::string notices = joined(result().notices);
+  EXPECT_TRUE(contains(notices, "em-guard: backup mode gated: no Helm 4 annotations or hooks"))
+      << notices;
+  EXPECT_FALSE(contains(notices, "WARNING")) << notices;
+}
+
+TEST_F(RenderSample, InitContainersPerWorkloadInOrder) {
+  using Names = std::vector<std::string>;
+  const Names common = {"em-guard-wait-postgresql", "em-guard-wait-redis",
+                        "em-guard-wait-keycloak"};
+  auto with = [](Names names, std::initializer_list<std::string> more) {
+    names.insert(names.end(), more);
+    return names;
+  };
+  const OutDoc* governance = find(out(), "Deployment", "em-runtime-governance");
+  const OutDoc* assets = find(out(), "Deployment", "em-runtime-assets");
+  const OutDoc* utils = find(out(), "Deployment", "em-runtime-utils");
+  const OutDoc* keycloak = find(out(), "Deployment", "keycloak");
+  const OutDoc* openfga = find(out(), "Deployment", "em-runtime-openfga");
+  ASSERT_TRUE(governance && assets && utils && keycloak && openfga);
+  EXPECT_EQ(init_names(governance->node), with(common, {"em-guard-wait-backup"}));
+  EXPECT_EQ(init_names(assets->node),
+            with(common, {"em-guard-wait-governance", "em-guard-wait-backup", "fix-permissions"}));
+  EXPECT_EQ(init_names(utils->node),
+            with(common, {"em-guard-wait-assets", "em-guard-wait-backup"}));
+  EXPECT_EQ(init_names(keycloak->node),
+            (Names{"em-guard-wait-postgresql", "em-guard-wait-backup"}));
+  EXPECT_EQ(init_names(openfga->node), (Names{"em-guard-wait-postgresql", "em-guard-wait-backup"}));
+  // The databases themselves are not held back.
+  EXPECT_TRUE(init_names(find(out(), "StatefulSet", "em-runtime-postgresql")->node).empty());
+  EXPECT_TRUE(init_names(find(out(), "StatefulSet", "em-runtime-redis-master")->node).empty());
+}
+
+TEST_F(RenderSample, WaitContainersConnectWhereTheConfigSays) {
+  const YAML::Node inits =
+      pod_spec(find(out(), "Deployment", "em-runtime-assets")->node)["initContainers"];
+  const YAML::Node pg = container(inits, "em-guard-wait-postgresql");
+  EXPECT_EQ(pg["image"].Scalar(), "docker.io/library/postgres:16.4-alpine3.20");
+  EXPECT_EQ(env_value(pg, "PGHOST"), "em-runtime-postgresql");
+  EXPECT_EQ(env_value(pg, "PGPORT"), "5432");
+  EXPECT_TRUE(is_string_scalar(env_var(pg, "PGPORT")["value"]));
+  EXPECT_EQ(env_value(pg, "PGUSER"), "postgres");
+  EXPECT_EQ(env_value(pg, "EMG_TIMEOUT"), "300");
+  EXPECT_EQ(env_value(pg, "EMG_INTERVAL"), "2");
+  ASSERT_EQ(pg["command"].size(), 4u);
+  EXPECT_EQ(pg["command"][0].Scalar(), "/bin/sh");
+  EXPECT_EQ(pg["command"][1].Scalar(), "-c");
+  EXPECT_EQ(pg["command"][2].Scalar(), script("wait-postgres"));
+  EXPECT_EQ(pg["command"][3].Scalar(), "em-guard-wait-postgres");
+
+  const YAML::Node redis = container(inits, "em-guard-wait-redis");
+  EXPECT_EQ(env_value(redis, "EMG_REDIS_HOST"), "em-runtime-redis-master");
+  EXPECT_EQ(env_value(redis, "EMG_REDIS_PORT"), "6379");
+  const YAML::Node auth = env_var(redis, "REDISCLI_AUTH")["valueFrom"]["secretKeyRef"];
+  EXPECT_EQ(auth["name"].Scalar(), "em-runtime-secrets");
+  EXPECT_EQ(auth["key"].Scalar(), "redis-password");
+  EXPECT_EQ(redis["command"][2].Scalar(), script("wait-redis"));
+
+  const YAML::Node keycloak = container(inits, "em-guard-wait-keycloak");
+  EXPECT_EQ(env_value(keycloak, "EMG_URL"),
+            "http://keycloak:8080/keycloak/realms/master/.well-known/openid-configuration");
+  EXPECT_EQ(env_value(keycloak, "EMG_WHAT"), "Keycloak");
+  EXPECT_EQ(keycloak["image"].Scalar(), "docker.io/curlimages/curl:8.10.1");
+  EXPECT_EQ(keycloak["command"][2].Scalar(), script("wait-http"));
+
+  const YAML::Node governance = container(inits, "em-guard-wait-governance");
+  EXPECT_EQ(env_value(governance, "EMG_URL"),
+            "http://em-runtime-governance:8000/api/governance/health");
+  EXPECT_EQ(env_value(governance, "EMG_WHAT"), "governance");
+
+  const YAML::Node backup = container(inits, "em-guard-wait-backup");
+  EXPECT_EQ(backup["image"].Scalar(), "docker.io/bitnami/kubectl:1.31.2");
+  EXPECT_EQ(env_value(backup, "EMG_JOB_NAME"), job_name());
+  EXPECT_EQ(env_var(backup, "EMG_NAMESPACE")["valueFrom"]["fieldRef"]["fieldPath"].Scalar(),
+            "metadata.namespace");
+  EXPECT_EQ(env_value(backup, "EMG_TOKEN_DIR"), "/var/run/secrets/em-guard");
+  EXPECT_EQ(env_value(backup, "EMG_TIMEOUT"), "3900");  // the Job's deadline + 300
+  EXPECT_EQ(backup["command"][2].Scalar(), script("wait-job"));
+  EXPECT_EQ(names_of(backup["volumeMounts"]),
+            (std::vector<std::string>{"em-guard-api-token", "em-guard-tmp"}));
+  EXPECT_EQ(backup["volumeMounts"][0]["mountPath"].Scalar(), "/var/run/secrets/em-guard");
+  EXPECT_EQ(backup["volumeMounts"][0]["readOnly"].Scalar(), "true");
+}
+
+TEST_F(RenderSample, GatedWorkloadsGetTokenVolumesAfterTheirOwn) {
+  const YAML::Node assets = pod_spec(find(out(), "Deployment", "em-runtime-assets")->node);
+  EXPECT_EQ(names_of(assets["volumes"]),
+            (std::vector<std::string>{"data", "em-guard-api-token", "em-guard-tmp"}));
+  const YAML::Node token = assets["volumes"][1]["projected"]["sources"];
+  ASSERT_EQ(token.size(), 2u);
+  EXPECT_EQ(token[0]["serviceAccountToken"]["path"].Scalar(), "token");
+  EXPECT_EQ(to_json(token[0]["serviceAccountToken"]["expirationSeconds"]), 3600);
+  EXPECT_EQ(token[1]["configMap"]["name"].Scalar(), "kube-root-ca.crt");
+  EXPECT_EQ(assets["volumes"][2]["emptyDir"]["sizeLimit"].Scalar(), "16Mi");
+  const YAML::Node governance = pod_spec(find(out(), "Deployment", "em-runtime-governance")->node);
+  EXPECT_EQ(names_of(governance["volumes"]),
+            (std::vector<std::string>{"em-guard-api-token", "em-guard-tmp"}));
+}
+
+TEST_F(RenderSample, InjectedContainersAreRestrictedWithResources) {
+  int checked = 0;
+  for (const OutDoc& document : out()) {
+    if (!document.has_content || !is_pod_bearing_kind(document.kind)) continue;
+    const bool generated = annotation(document.node, "em-guard.io/generated") != "<none>";
+    const YAML::Node spec = pod_spec(document.node);
+    for (const char* list : {"initContainers", "containers"}) {
+      if (!spec[list]) continue;
+      for (const YAML::Node& item : spec[list]) {
+        const std::string name = item["name"].Scalar();
+        if (!generated && name.rfind("em-guard-", 0) != 0) continue;
+        ++checked;
+        const YAML::Node security = item["securityContext"];
+        SCOPED_TRACE(document.name + "/" + name);
+        EXPECT_EQ(to_json(security["allowPrivilegeEscalation"]), false);
+        EXPECT_EQ(to_json(security["readOnlyRootFilesystem"]), true);
+        EXPECT_EQ(to_json(security["runAsNonRoot"]), true);
+        EXPECT_EQ(to_json(security["capabilities"]["drop"]), nlohmann::json({"ALL"}));
+        EXPECT_EQ(security["seccompProfile"]["type"].Scalar(), "RuntimeDefault");
+        if (!generated) {
+          EXPECT_EQ(to_json(security["runAsUser"]), 65532);
+          EXPECT_EQ(to_json(security["runAsGroup"]), 65532);
+        }
+        for (const char* kind : {"requests", "limits"}) {
+          EXPECT_TRUE(item["resources"][kind]["cpu"].IsScalar()) << kind;
+          EXPECT_TRUE(item["resources"][kind]["memory"].IsScalar()) << kind;
+        }
+        EXPECT_EQ(item["imagePullPolicy"].Scalar(), "IfNotPresent");
+      }
+    }
+  }
+  // 4 + 5 + 5 + 2 + 2 wait containers (governance, assets, utils, keycloak, openfga), 5 + 1 in
+  // the Job.
+  EXPECT_EQ(checked, 24);
+}
+
+TEST_F(RenderSample, EveryInjectedImageIsPinned) {
+  int images = 0;
+  for (const OutDoc& document : out()) {
+    if (!document.has_content || !is_pod_bearing_kind(document.kind)) continue;
+    const bool generated = annotation(document.node, "em-guard.io/generated") != "<none>";
+    const YAML::Node spec = pod_spec(document.node);
+    for (const char* list : {"initContainers", "containers"}) {
+      if (!spec[list]) continue;
+      for (const YAML::Node& item : spec[list]) {
+        if (!generated && item["name"].Scalar().rfind("em-guard-", 0) != 0) continue;
+        const std::string image = item["image"].Scalar();
+        const PinState state = pin_state(parse_image_reference(image));
+        EXPECT_TRUE(state == PinState::ExactTag || state == PinState::Digest) << image;
+        EXPECT_TRUE(image == default_config().image_postgres ||
+                    image == default_config().image_redis ||
+                    image == default_config().image_kubectl || image == default_config().image_http)
+            << image;
+        ++images;
+      }
+    }
+  }
+  EXPECT_EQ(images, 24);
+}
+
+TEST_F(RenderSample, GeneratedObjectsInOrderWithSourceComments) {
+  ASSERT_EQ(out().size(), in().size() + 7);
+  std::vector<std::string> added;
+  for (std::size_t i = in().size(); i < out().size(); ++i) {
+    const OutDoc& document = out()[i];
+    added.push_back(document.kind + " " + document.name + " @ " + document.source);
+    EXPECT_EQ(document.raw.rfind("---\n# Source: em-guard/", 0), 0u) << document.raw.substr(0, 80);
+    EXPECT_EQ(annotation(document.node, "em-guard.io/generated"), "em-guard-render");
+    EXPECT_EQ(document.node["metadata"]["labels"]["app.kubernetes.io/instance"].Scalar(),
+              "em-runtime");
+    EXPECT_EQ(document.node["metadata"]["labels"]["app.kubernetes.io/part-of"].Scalar(),
+              "em-guard");
+    EXPECT_FALSE(document.node["metadata"]["namespace"]) << "Helm sets the namespace";
+    EXPECT_EQ(annotation(document.node, "helm.sh/hook"), "<none>") << "gated: not a hook";
+  }
+  const std::string job = job_name();
+  EXPECT_EQ(added, (std::vector<std::string>{
+                       "ServiceAccount em-runtime-em-guard-backup @ em-guard/backup-rbac.yaml",
+                       "Role em-runtime-em-guard-backup @ em-guard/backup-rbac.yaml",
+                       "RoleBinding em-runtime-em-guard-backup @ em-guard/backup-rbac.yaml",
+                       "Role em-runtime-em-guard-backup-gate @ em-guard/backup-gate.yaml",
+                       "RoleBinding em-runtime-em-guard-backup-gate @ em-guard/backup-gate.yaml",
+                       "PersistentVolumeClaim em-runtime-em-guard-backups @ "
+                       "em-guard/backup-storage.yaml",
+                       "Job " + job + " @ em-guard/backup-job.yaml"}));
+}
+
+TEST_F(RenderSample, BackupJobIsNamedByContentHashAndDumpsEverything) {
+  const std::string name = job_name();
+  ASSERT_TRUE(std::regex_match(name, std::regex("em-runtime-em-guard-backup-[0-9a-f]{10}")))
+      << name;
+  const YAML::Node job = find(out(), "Job", name)->node;
+  const std::string hash = annotation(job, "em-guard.io/content-hash");
+  ASSERT_TRUE(std::regex_match(hash, std::regex("[0-9a-f]{64}"))) << hash;
+  EXPECT_EQ(name.substr(name.size() - 10), hash.substr(0, 10));
+  EXPECT_EQ(job["apiVersion"].Scalar(), "batch/v1");
+  EXPECT_EQ(to_json(job["spec"]["backoffLimit"]), 1);
+  EXPECT_EQ(to_json(job["spec"]["activeDeadlineSeconds"]), 3600);
+  const YAML::Node spec = job["spec"]["template"]["spec"];
+  EXPECT_EQ(spec["serviceAccountName"].Scalar(), "em-runtime-em-guard-backup");
+  EXPECT_EQ(to_json(spec["automountServiceAccountToken"]), true);
+  EXPECT_EQ(spec["restartPolicy"].Scalar(), "Never");
+  EXPECT_EQ(to_json(spec["securityContext"]),
+            nlohmann::json::parse(R"({"runAsNonRoot": true, "runAsUser": 70, "runAsGroup": 70,
+                "fsGroup": 70, "seccompProfile": {"type": "RuntimeDefault"}})"));
+  EXPECT_EQ(names_of(spec["initContainers"]),
+            (std::vector<std::string>{"wait-postgresql", "wait-redis", "backup-postgresql",
+                                      "backup-redis", "backup-secrets"}));
+  EXPECT_EQ(names_of(spec["containers"]), (std::vector<std::string>{"verify"}));
+  EXPECT_EQ(to_json(spec["volumes"]),
+            nlohmann::json::parse(R"([{"name": "backups", "persistentVolumeClaim":
+                {"claimName": "em-runtime-em-guard-backups"}},
+                {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}])"));
+
+  const YAML::Node dump = container(spec["initContainers"], "backup-postgresql");
+  EXPECT_EQ(dump["command"][2].Scalar(), script("backup-postgres"));
+  EXPECT_EQ(env_value(dump, "EMG_DATABASES"), "*");
+  EXPECT_EQ(env_value(dump, "EMG_PG_GLOBALS"), "full");
+  EXPECT_EQ(env_value(dump, "EMG_PG_MISSING"), "skip");
+  EXPECT_EQ(env_value(dump, "EMG_BACKUP_DIR"), "/backups/.partial-" + hash.substr(0, 12));
+  const YAML::Node password = env_var(dump, "PGPASSWORD")["valueFrom"]["secretKeyRef"];
+  EXPECT_EQ(password["name"].Scalar(), "em-runtime-secrets");
+  EXPECT_EQ(password["key"].Scalar(), "postgres-password");
+  EXPECT_EQ(names_of(dump["volumeMounts"]), (std::vector<std::string>{"backups", "tmp"}));
+
+  const YAML::Node secrets = container(spec["initContainers"], "backup-secrets");
+  EXPECT_EQ(env_value(secrets, "EMG_SECRETS"), "em-runtime-secrets infisical-bootstrap-secret");
+  EXPECT_EQ(env_value(secrets, "EMG_OPTIONAL_SECRETS"), "infisical-bootstrap-secret");
+  const YAML::Node verify = container(spec["containers"], "verify");
+  EXPECT_EQ(env_value(verify, "EMG_KEEP"), "5");
+  EXPECT_EQ(env_value(verify, "EMG_RELEASE"), "em-runtime");
+  EXPECT_EQ(env_value(verify, "EMG_RUN_ID"), hash.substr(0, 12));
+  EXPECT_EQ(verify["command"][2].Scalar(), script("backup-finalize"));
+}
+
+TEST_F(RenderSample, RbacGrantsOnlyTheNamedSecretsAndTheJob) {
+  const YAML::Node account = find(out(), "ServiceAccount", "em-runtime-em-guard-backup")->node;
+  EXPECT_EQ(to_json(account["automountServiceAccountToken"]), false);
+
+  const YAML::Node role = find(out(), "Role", "em-runtime-em-guard-backup")->node;
+  EXPECT_EQ(to_json(role["rules"]), nlohmann::json::parse(R"([{"apiGroups": [""],
+      "resources": ["secrets"], "resourceNames": ["em-runtime-secrets",
+      "infisical-bootstrap-secret"], "verbs": ["get"]}])"));
+  const YAML::Node binding = find(out(), "RoleBinding", "em-runtime-em-guard-backup")->node;
+  EXPECT_EQ(to_json(binding["roleRef"]), nlohmann::json::parse(R"({"apiGroup":
+      "rbac.authorization.k8s.io", "kind": "Role", "name": "em-runtime-em-guard-backup"})"));
+  EXPECT_EQ(to_json(binding["subjects"]), nlohmann::json::parse(R"([{"kind": "ServiceAccount",
+      "name": "em-runtime-em-guard-backup", "namespace": "em-runtime"}])"));
+
+  const YAML::Node gate = find(out(), "Role", "em-runtime-em-guard-backup-gate")->node;
+  EXPECT_EQ(to_json(gate["rules"]),
+            nlohmann::json::parse(R"([{"apiGroups": ["batch"], "resources": ["jobs"],
+                "resourceNames": [")" +
+                                  job_name() + R"("], "verbs": ["get"]}])"));
+  const YAML::Node gate_binding =
+      find(out(), "RoleBinding", "em-runtime-em-guard-backup-gate")->node;
+  // The migrating workloads all run as em-runtime: one subject.
+  EXPECT_EQ(to_json(gate_binding["subjects"]), nlohmann::json::parse(R"([{"kind":
+      "ServiceAccount", "name": "em-runtime", "namespace": "em-runtime"}])"));
+  EXPECT_EQ(gate_binding["roleRef"]["name"].Scalar(), "em-runtime-em-guard-backup-gate");
+}
+
+TEST_F(RenderSample, BackupVolumeIsKeptAndNeverAHook) {
+  const YAML::Node pvc = find(out(), "PersistentVolumeClaim", "em-runtime-em-guard-backups")->node;
+  EXPECT_EQ(annotation(pvc, "helm.sh/resource-policy"), "keep");
+  EXPECT_EQ(annotation(pvc, "helm.sh/hook"), "<none>");
+  EXPECT_EQ(to_json(pvc["spec"]), nlohmann::json::parse(R"({"accessModes": ["ReadWriteOnce"],
+      "resources": {"requests": {"storage": "20Gi"}}})"));
+}
+
+TEST_F(RenderSample, UntouchedDocumentsAreByteIdenticalSlicesOfTheInput) {
+  ASSERT_GE(out().size(), in().size());
+  int untouched = 0;
+  for (std::size_t i = 0; i < in().size(); ++i) {
+    const bool workload =
+        std::find(kWorkloads.begin(), kWorkloads.end(), in()[i].name) != kWorkloads.end() &&
+        in()[i].kind == "Deployment";
+    if (workload) {
+      EXPECT_NE(out()[i].raw, in()[i].raw) << in()[i].name;
+    } else {
+      EXPECT_EQ(out()[i].raw, in()[i].raw) << in()[i].kind << " " << in()[i].name;
+      EXPECT_TRUE(contains(sample(), out()[i].raw));
+      ++untouched;
+    }
+  }
+  EXPECT_EQ(untouched, 12);  // SA, Secret, ConfigMap, 2 StatefulSets, 6 Services, HTTPRoute
+  for (const auto& [kind, name] :
+       std::vector<std::pair<std::string, std::string>>{{"Secret", "em-runtime-secrets"},
+                                                        {"ConfigMap", "em-runtime-config"},
+                                                        {"HTTPRoute", "em-runtime"},
+                                                        {"Service", "em-runtime-governance"},
+                                                        {"StatefulSet", "em-runtime-postgresql"}}) {
+    const OutDoc* document = find(out(), kind, name);
+    ASSERT_NE(document, nullptr) << kind << " " << name;
+    EXPECT_TRUE(contains(sample(), document->raw)) << kind << " " << name;
+    EXPECT_EQ(document->raw, find(in(), kind, name)->raw);
+  }
+  // The input, with the modified documents cut out, is exactly the output's prefix pieces.
+  std::string rebuilt;
+  for (std::size_t i = 0; i < in().size(); ++i) rebuilt += out()[i].raw;
+  EXPECT_EQ(result().output.rfind(rebuilt, 0), 0u);
+}
+
+TEST_F(RenderSample, ModifiedDocumentsKeepSourceCommentAndEverythingElse) {
+  for (const std::string& name : kWorkloads) {
+    const OutDoc* before = find(in(), "Deployment", name);
+    const OutDoc* after = find(out(), "Deployment", name);
+    ASSERT_TRUE(before && after) << name;
+    EXPECT_EQ(after->source, before->source);
+    EXPECT_EQ(after->raw.rfind("---\n# Source: " + before->source + "\napiVersion: apps/v1\n", 0),
+              0u)
+        << after->raw.substr(0, 120);
+    EXPECT_TRUE(yaml_equal(without_em_guard(after->node), before->node)) << name;
+  }
+  // Quoted strings stay strings through the rewrite.
+  const YAML::Node governance = find(out(), "Deployment", "em-runtime-governance")->node;
+  const YAML::Node app = container(pod_spec(governance)["containers"], "governance");
+  EXPECT_EQ(to_json(env_var(app, "DATABASE_PORT")["value"]), "5432");
+  EXPECT_EQ(to_json(env_var(app, "RUN_MIGRATIONS")["value"]), "true");
+  EXPECT_EQ(to_json(governance["metadata"]["labels"]["app.kubernetes.io/version"]), "1.8.2");
+}
+
+TEST_F(RenderSample, ExplanationListsEveryChange) {
+  const std::string text = joined(result().explanation);
+  EXPECT_EQ(result().explanation.size(), 12u) << text;
+  EXPECT_TRUE(contains(text,
+                       "document 13 (# Source: em-runtime/templates/assets/deployment.yaml, line "
+                       "372): Deployment em-runtime-assets (service assets): init containers "
+                       "em-guard-wait-postgresql, em-guard-wait-redis, em-guard-wait-keycloak, "
+                       "em-guard-wait-governance, em-guard-wait-backup run before the service's "
+                       "own"))
+      << text;
+  EXPECT_TRUE(contains(text,
+                       "added Role em-runtime-em-guard-backup: get only Secrets "
+                       "em-runtime-secrets, infisical-bootstrap-secret"))
+      << text;
+  EXPECT_TRUE(
+      contains(text, "added Job " + job_name() + " (gated: migrating services wait for it)"))
+      << text;
+}
+
+TEST_F(RenderSample, SecretValuesNeverInNoticesOrExplanation) {
+  const std::string messages = joined(result().notices) + joined(result().explanation);
+  for (const char* secret : {"c2FtcGxlLW9ubHktcGFzc3dvcmQ=", "c2FtcGxlLXJlZGlzLXBhc3N3b3Jk",
+                             "c2FtcGxlLWFkbWlu", "sample-only-password", "sample-redis-password"}) {
+    EXPECT_FALSE(contains(messages, secret)) << secret;
+  }
+  // The Secret's data appear once in the output: in the untouched Secret.
+  std::size_t count = 0;
+  for (std::size_t at = result().output.find("c2FtcGxlLW9ubHktcGFzc3dvcmQ=");
+       at != std::string::npos; at = result().output.find("c2FtcGxlLW9ubHktcGFzc3dvcmQ=", at + 1)) {
+    ++count;
+  }
+  EXPECT_EQ(count, 1u);
+}
+
+// --- Backup modes --------------------------------------------------------------------------
+
+void expect_hook_mode(const RenderResult& result, const std::string& reason) {
+  const std::string notices = joined(result.notices);
+  EXPECT_TRUE(contains(notices, "em-guard: backup mode hook: " + reason)) << notices;
+  const std::vector<OutDoc> out = parse_output(result.output);
+  const OutDoc* job = find(out, "Job", "em-runtime-em-guard-backup");
+  ASSERT_NE(job, nullptr) << "hook Job has a fixed name";
+  EXPECT_EQ(annotation(job->node, "helm.sh/hook"), "pre-upgrade,pre-rollback");
+  EXPECT_EQ(annotation(job->node, "helm.sh/hook-delete-policy"), "before-hook-creation");
+  EXPECT_EQ(annotation(job->node, "helm.sh/hook-weight"), "-5");
+  for (const auto& [kind, name] : std::vector<std::pair<std::string, std::string>>{
+           {"ServiceAccount", "em-runtime-em-guard-backup"},
+           {"Role", "em-runtime-em-guard-backup"},
+           {"RoleBinding", "em-runtime-em-guard-backup"}}) {
+    const OutDoc* object = find(out, kind, name);
+    ASSERT_NE(object, nullptr) << kind;
+    EXPECT_EQ(annotation(object->node, "helm.sh/hook"), "pre-upgrade,pre-rollback") << kind;
+    EXPECT_EQ(annotation(object->node, "helm.sh/hook-weight"), "-10") << kind;
+    // RBAC (-10) exists before the Job (-5) runs.
+    EXPECT_LT(std::stoi(annotation(object->node, "helm.sh/hook-weight")),
+              std::stoi(annotation(job->node, "helm.sh/hook-weight")));
+  }
+  EXPECT_EQ(find(out, "Role", "em-runtime-em-guard-backup-gate"), nullptr);
+  EXPECT_EQ(find(out, "RoleBinding", "em-runtime-em-guard-backup-gate"), nullptr);
+  const OutDoc* pvc = find(out, "PersistentVolumeClaim", "em-runtime-em-guard-backups");
+  ASSERT_NE(pvc, nullptr);
+  EXPECT_EQ(annotation(pvc->node, "helm.sh/hook"), "<none>");
+  EXPECT_TRUE(contains(notices, "create it first (or set backup.storage.existingClaim)"))
+      << notices;
+  for (const OutDoc& document : out) {
+    if (document.kind != "Deployment") continue;
+    const std::vector<std::string> names = init_names(document.node);
+    EXPECT_EQ(std::count(names.begin(), names.end(), "em-guard-wait-backup"), 0) << document.name;
+    EXPECT_EQ(names_of(pod_spec(document.node)["volumes"]).size(),
+              names_of(pod_spec(document.node)["volumes"]).size());
+    for (const std::string& volume : names_of(pod_spec(document.node)["volumes"])) {
+      EXPECT_NE(volume.rfind("em-guard-", 0), 0u) << document.name;
+    }
+  }
+}
+
+TEST(RenderModes, Helm4AnnotationsMeanHook) {
+  const std::string input = read_file(kFixtures / "helm4-release.yaml");
+  const RenderResult result = run(input, RenderOptions{});  // namespace from metadata
+  expect_hook_mode(result, "detected Helm 4 (postrender-filename annotations)");
+  const std::vector<OutDoc> out = parse_output(result.output);
+  EXPECT_EQ(init_names(find(out, "Deployment", "em-runtime-governance")->node),
+            (std::vector<std::string>{"em-guard-wait-postgresql", "em-guard-wait-redis",
+                                      "em-guard-wait-keycloak"}));
+  EXPECT_EQ(init_names(find(out, "Deployment", "em-runtime-assets")->node),
+            (std::vector<std::string>{"em-guard-wait-postgresql", "em-guard-wait-redis",
+                                      "em-guard-wait-keycloak", "em-guard-wait-governance",
+                                      "fix-permissions"}));
+  // The Helm 4 annotation of a rewritten document stays (Helm strips it afterwards).
+  EXPECT_EQ(annotation(find(out, "Deployment", "em-runtime-assets")->node,
+                       "postrenderer.helm.sh/postrender-filename"),
+            "em-runtime/templates/assets/deployment.yaml");
+  // The RoleBinding names the namespace the manifests carry.
+  EXPECT_EQ(find(out, "RoleBinding", "em-runtime-em-guard-backup")
+                ->node["subjects"][0]["namespace"]
+                .Scalar(),
+            "em-runtime");
+}
+
+TEST(RenderModes, ArgoCdMeansHook) {
+  RenderOptions options = in_namespace();
+  options.argocd = true;
+  expect_hook_mode(run(sample(), options), "detected Argo CD (ARGOCD_APP_NAME)");
+}
+
+TEST(RenderModes, HooksInTheInputMeanHook) {
+  const std::string hook = read_file(kFixtures / "chart-hook.yaml");
+  const std::string input = sample() + hook;
+  const RenderResult result = run(input);
+  expect_hook_mode(result, "the input contains Helm hooks");
+  // The chart's own hook passes through untouched.
+  EXPECT_TRUE(contains(result.output, hook));
+}
+
+TEST(RenderModes, ExplicitHookWithoutAnySignalWarns) {
+  RenderOptions options = in_namespace();
+  options.backup_mode = BackupMode::Hook;
+  const RenderResult result = run(sample(), options);
+  const std::string notices = joined(result.notices);
+  EXPECT_TRUE(contains(notices, "em-guard: backup mode hook: set by --backup-mode; WARNING: "))
+      << notices;
+  EXPECT_TRUE(contains(notices, "use --backup-mode=gated with Helm 3")) << notices;
+  EXPECT_NE(find(parse_output(result.output), "Job", "em-runtime-em-guard-backup"), nullptr);
+
+  // From the configuration file: the same warning, naming where the choice came from.
+  const RenderConfig config = load_render_config("backup: {mode: hook}\n", "c.yaml");
+  const std::string from_config = joined(run(sample(), in_namespace(), config).notices);
+  EXPECT_TRUE(contains(from_config, "backup mode hook: set by backup.mode; WARNING: "))
+      << from_config;
+}
+
+TEST(RenderModes, ExplicitHookWithASignalDoesNotWarn) {
+  RenderOptions options = in_namespace();
+  options.backup_mode = BackupMode::Hook;
+  options.argocd = true;
+  const std::string notices = joined(run(sample(), options).notices);
+  EXPECT_TRUE(contains(notices, "backup mode hook: set by --backup-mode")) << notices;
+  EXPECT_FALSE(contains(notices, "WARNING")) << notices;
+}
+
+TEST(RenderModes, ExplicitGatedOverridesHelm4) {
+  RenderOptions options;
+  options.backup_mode = BackupMode::Gated;
+  const RenderResult result = run(read_file(kFixtures / "helm4-release.yaml"), options);
+  EXPECT_TRUE(contains(joined(result.notices), "backup mode gated: set by --backup-mode"));
+  const std::vector<OutDoc> out = parse_output(result.output);
+  EXPECT_EQ(find_kind(out, "Job").size(), 1u);
+  EXPECT_NE(find_kind(out, "Job")[0]->name, "em-runtime-em-guard-backup");
+  EXPECT_EQ(annotation(find_kind(out, "Job")[0]->node, "helm.sh/hook"), "<none>");
+  EXPECT_NE(find(out, "Role", "em-runtime-em-guard-backup-gate"), nullptr);
+  const std::vector<std::string> names =
+      init_names(find(out, "Deployment", "em-runtime-assets")->node);
+  EXPECT_EQ(names.back(), "fix-permissions");
+  EXPECT_EQ(names[names.size() - 2], "em-guard-wait-backup");
+}
+
+TEST(RenderModes, BackupsOff) {
+  const RenderConfig config = load_render_config("backup: {enabled: false}\n", "c.yaml");
+  const RenderResult result = run(sample(), RenderOptions{}, config);  // no namespace needed
+  EXPECT_TRUE(
+      contains(joined(result.notices), "em-guard: backups are off (backup.enabled: false)"));
+  const std::vector<OutDoc> out = parse_output(result.output);
+  EXPECT_EQ(out.size(), parse_output(sample()).size());
+  EXPECT_TRUE(find_kind(out, "Job").empty());
+  EXPECT_EQ(init_names(find(out, "Deployment", "em-runtime-utils")->node),
+            (std::vector<std::string>{"em-guard-wait-postgresql", "em-guard-wait-redis",
+                                      "em-guard-wait-keycloak", "em-guard-wait-assets"}));
+  EXPECT_FALSE(pod_spec(find(out, "Deployment", "em-runtime-utils")->node)["volumes"]);
+}
+
+TEST(RenderModes, GatedWithoutMigratingServiceHasNoBackup) {
+  const RenderConfig config = load_render_config(
+      "services:\n  - {name: keycloak, match: {names: [keycloak]}, waitFor: [postgresql]}\n", "c");
+  const RenderResult result = run(sample(), RenderOptions{}, config);
+  EXPECT_TRUE(contains(joined(result.notices),
+                       "em-guard: no backup: gated mode needs a migrating "
+                       "service"));
+  const std::vector<OutDoc> out = parse_output(result.output);
+  EXPECT_TRUE(find_kind(out, "Job").empty());
+  EXPECT_EQ(init_names(find(out, "Deployment", "keycloak")->node),
+            (std::vector<std::string>{"em-guard-wait-postgresql"}));
+}
+
+TEST(RenderModes, ExternalCredentialsAndExistingClaim) {
+  const RenderConfig config =
+      load_render_config(read_file(kFixtures / "config-external.yaml"), "config-external.yaml");
+  const RenderResult result = run(sample(), in_namespace(), config);
+  const std::vector<OutDoc> out = parse_output(result.output);
+  const YAML::Node inits =
+      pod_spec(find(out, "Deployment", "em-runtime-governance")->node)["initContainers"];
+  const YAML::Node pg = container(inits, "em-guard-wait-postgresql");
+  for (const auto& [variable, key] :
+       std::vector<std::pair<std::string, std::string>>{{"PGHOST", "postgres-host"},
+                                                        {"PGPORT", "postgres-port"},
+                                                        {"PGUSER", "postgres-username"}}) {
+    const YAML::Node ref = env_var(pg, variable)["valueFrom"]["secretKeyRef"];
+    EXPECT_EQ(ref["name"].Scalar(), "em-runtime-external-credentials") << variable;
+    EXPECT_EQ(ref["key"].Scalar(), key) << variable;
+  }
+  const YAML::Node redis = container(inits, "em-guard-wait-redis");
+  EXPECT_EQ(env_var(redis, "EMG_REDIS_HOST")["valueFrom"]["secretKeyRef"]["key"].Scalar(),
+            "redis-host");
+  // An existing claim: no PVC is generated, the Job mounts the named one.
+  EXPECT_TRUE(find_kind(out, "PersistentVolumeClaim").empty());
+  const YAML::Node job = find_kind(out, "Job")[0]->node;
+  EXPECT_EQ(
+      job["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"].Scalar(),
+      "em-runtime-backups");
+  EXPECT_EQ(
+      to_json(find(out, "Role", "em-runtime-em-guard-backup")->node["rules"][0]["resourceNames"]),
+      nlohmann::json({"em-runtime-external-credentials", "em-runtime-secrets"}));
+}
+
+// --- Release name and namespace --------------------------------------------------------------
+
+TEST(RenderRelease, NamespacePrecedence) {
+  auto binding_namespace = [](const RenderResult& result) {
+    const std::vector<OutDoc> out = parse_output(result.output);
+    const OutDoc* binding = find(out, "RoleBinding", "em-runtime-em-guard-backup");
+    return binding ? binding->node["subjects"][0]["namespace"].Scalar() : "<none>";
+  };
+  RenderOptions helm;
+  helm.helm_namespace = "from-helm";
+  EXPECT_EQ(binding_namespace(run(sample(), helm)), "from-helm");
+  // metadata.namespace in the manifests beats $HELM_NAMESPACE.
+  const std::string namespaced =
+      replace_all(sample(), "\n  name: em-runtime-governance\n",
+                  "\n  name: em-runtime-governance\n  namespace: from-manifest\n");
+  EXPECT_EQ(binding_namespace(run(namespaced, helm)), "from-manifest");
+  // The config beats the manifests, and --namespace beats everything.
+  const RenderConfig config = load_render_config("release: {namespace: from-config}\n", "c");
+  EXPECT_EQ(binding_namespace(run(namespaced, helm, config)), "from-config");
+  RenderOptions flag = helm;
+  flag.release_namespace = "from-flag";
+  EXPECT_EQ(binding_namespace(run(namespaced, flag, config)), "from-flag");
+}
+
+TEST(RenderRelease, ReleaseNameFromFlagRenamesEverything) {
+  RenderOptions options = in_namespace();
+  options.release_name = "staging";
+  // `{release}-governance` no longer matches em-runtime-governance; keycloak still does.
+  const RenderResult result = run(sample(), options);
+  const std::vector<OutDoc> out = parse_output(result.output);
+  EXPECT_TRUE(init_names(find(out, "Deployment", "em-runtime-governance")->node).empty());
+  EXPECT_EQ(init_names(find(out, "Deployment", "keycloak")->node),
+            (std::vector<std::string>{"em-guard-wait-postgresql", "em-guard-wait-backup"}));
+  EXPECT_NE(find(out, "ServiceAccount", "staging-em-guard-backup"), nullptr);
+  const YAML::Node pg =
+      container(pod_spec(find(out, "Deployment", "keycloak")->node)["initContainers"],
+                "em-guard-wait-postgresql");
+  EXPECT_EQ(env_value(pg, "PGHOST"), "staging-postgresql");
+}
+
+TEST(RenderRelease, LongReleaseNamesKeepTheJobNameALabelValue) {
+  const std::string release(60, 'r');
+  const std::string input = replace_all(kKeycloak, "instance: rel", "instance: " + release);
+  const std::vector<OutDoc> gated = parse_output(run(input).output);
+  ASSERT_EQ(find_kind(gated, "Job").size(), 1u);
+  const std::string name = find_kind(gated, "Job")[0]->name;
+  EXPECT_EQ(name.size(), 63u) << name;
+  // The prefix gives way, the hash suffix stays whole.
+  EXPECT_TRUE(std::regex_match(name, std::regex("r{52}-[0-9a-f]{10}"))) << name;
+  RenderOptions hook = in_namespace();
+  hook.argocd = true;
+  const std::vector<OutDoc> hooked = parse_output(run(input, hook).output);
+  ASSERT_EQ(find_kind(hooked, "Job").size(), 1u);
+  const std::string hook_name = find_kind(hooked, "Job")[0]->name;
+  EXPECT_LE(hook_name.size(), 63u) << hook_name;
+  EXPECT_NE(hook_name.back(), '-') << hook_name;
+  EXPECT_EQ(hook_name.rfind(release, 0), 0u) << hook_name;
+}
+
+// --- Determinism and idempotency ---------------------------------------------------------------
+
+TEST(RenderDeterminism, SameInputSameBytes) {
+  EXPECT_EQ(run(sample()).output, run(sample()).output);
+  RenderOptions hook = in_namespace();
+  hook.argocd = true;
+  EXPECT_EQ(run(sample(), hook).output, run(sample(), hook).output);
+}
+
+void expect_idempotent(const std::string& input, const RenderOptions& options,
+                       const RenderConfig& config = default_config()) {
+  const RenderResult first = run(input, options, config);
+  const RenderResult second = run(first.output, options, config);
+  EXPECT_EQ(second.output, first.output);
+  EXPECT_EQ(second.notices, first.notices);
+  EXPECT_EQ(run(second.output, options, config).output, first.output);
+}
+
+TEST(RenderDeterminism, IdempotentGated) {
+  expect_idempotent(sample(), in_namespace());
+  const RenderResult first = run(sample());
+  const RenderResult second = run(first.output);
+  // The second run recognises its own work.
+  EXPECT_TRUE(contains(joined(second.explanation),
+                       "Deployment em-runtime-assets (service assets): already has em-guard's "
+                       "init containers; unchanged"));
+}
+
+TEST(RenderDeterminism, IdempotentHook) {
+  RenderOptions argocd = in_namespace();
+  argocd.argocd = true;
+  expect_idempotent(sample(), argocd);
+  RenderOptions explicit_hook = in_namespace();
+  explicit_hook.backup_mode = BackupMode::Hook;
+  expect_idempotent(sample(), explicit_hook);
+  expect_idempotent(read_file(kFixtures / "helm4-release.yaml"), RenderOptions{});
+  expect_idempotent(sample() + read_file(kFixtures / "chart-hook.yaml"), in_namespace());
+}
+
+TEST(RenderDeterminism, IdempotentWithExternalCredentialsAndWithoutBackups) {
+  expect_idempotent(sample(), in_namespace(),
+                    load_render_config(read_file(kFixtures / "config-external.yaml"), "x"));
+  expect_idempotent(sample(), RenderOptions{},
+                    load_render_config("backup: {enabled: false}\n", "x"));
+}
+
+std::string gated_job_name(const std::string& input) {
+  const std::vector<OutDoc> out = parse_output(run(input).output);
+  const auto jobs = find_kind(out, "Job");
+  return jobs.size() == 1 ? jobs[0]->name : "<no single Job>";
+}
+
+TEST(RenderDeterminism, GatedJobNameFollowsTheMigratingWorkloadsOnly) {
+  const std::string base = gated_job_name(sample());
+  // A new image of a migrating service: a new backup before its migrations.
+  const std::string new_image = replace_all(sample(), "em-governance:1.8.2", "em-governance:1.8.3");
+  ASSERT_NE(new_image, sample());
+  EXPECT_NE(gated_job_name(new_image), base);
+  const std::string new_env = replace_all(sample(), "redis://em-runtime-redis-master:6379/2",
+                                          "redis://em-runtime-redis-master:6379/3");
+  ASSERT_NE(new_env, sample());
+  EXPECT_NE(gated_job_name(new_env), base);
+  // Anything else: the same Job, which has already run.
+  const std::string config_map = replace_all(sample(), "LOG_LEVEL: \"info\"", "LOG_LEVEL: debug");
+  ASSERT_NE(config_map, sample());
+  EXPECT_EQ(gated_job_name(config_map), base);
+  const std::string service = replace_all(sample(), "      port: 8080\n", "      port: 8081\n");
+  ASSERT_NE(service, sample());
+  EXPECT_EQ(gated_job_name(service), base);
+  const std::string database =
+      replace_all(sample(), "postgresql:16.4.0-debian-12-r9", "postgresql:16.4.0-debian-12-r10");
+  ASSERT_NE(database, sample());
+  EXPECT_EQ(gated_job_name(database), base);
+  // Layout and comments of a migrating workload are not content.
+  const std::string layout = replace_all(
+      sample(), "  annotations:\n    em-runtime.io/migrations: \"alembic upgrade head\"\n",
+      "  annotations: {em-runtime.io/migrations: 'alembic upgrade head'}  # same\n");
+  ASSERT_NE(layout, sample());
+  EXPECT_EQ(gated_job_name(layout), base);
+}
+
+TEST(RenderDeterminism, RerenderOfOldOutputEqualsFreshRender) {
+  // What an upgrade sees: last release's output, edited by a chart change, rendered again.
+  const std::string old_output = run(sample()).output;
+  const std::string edited = replace_all(old_output, "em-utils:1.8.2", "em-utils:1.9.0");
+  const std::string fresh = replace_all(sample(), "em-utils:1.8.2", "em-utils:1.9.0");
+  EXPECT_EQ(run(edited).output, run(fresh).output);
+}
+
+TEST(RenderDeterminism, RerenderWithOtherSettingsEqualsFreshRender) {
+  // em-guard's earlier work is recognised and replaced, never stacked.
+  const RenderConfig no_backup = load_render_config("backup: {enabled: false}\n", "x");
+  const std::string gated = run(sample()).output;
+  EXPECT_EQ(run(gated, in_namespace(), no_backup).output,
+            run(sample(), in_namespace(), no_backup).output);
+  RenderOptions hook = in_namespace();
+  hook.argocd = true;
+  EXPECT_EQ(run(gated, hook).output, run(sample(), hook).output);
+  EXPECT_EQ(run(run(sample(), hook).output).output, gated);
+  const RenderConfig no_waits = load_render_config(
+      "services:\n  - {name: governance, match: {names: ['{release}-governance']}, migrates: "
+      "true}\n",
+      "x");
+  const std::vector<OutDoc> out = parse_output(run(gated, in_namespace(), no_waits).output);
+  EXPECT_EQ(init_names(find(out, "Deployment", "em-runtime-governance")->node),
+            (std::vector<std::string>{"em-guard-wait-backup"}));
+  // Workloads no longer matched keep what an earlier run added: em-guard only edits its own
+  // matches.
+  EXPECT_EQ(init_names(find(out, "Deployment", "em-runtime-utils")->node).front(),
+            "em-guard-wait-postgresql");
+}
+
+// --- Stream shapes through the renderer
+// ------------------------------------------------------------
+
+RenderResult run_no_backup(const std::string& input) {
+  static const RenderConfig config = load_render_config("backup: {enabled: false}\n", "x");
+  return run(input, RenderOptions{}, config);
+}
+
+void expect_keycloak_injected(const std::string& output, std::size_t documents) {
+  const std::vector<OutDoc> out = parse_output(output);
+  std::size_t with_content = 0;
+  for (const OutDoc& document : out) with_content += document.has_content ? 1 : 0;
+  EXPECT_EQ(with_content, documents) << output.substr(0, 400);
+  const OutDoc* keycloak = find(out, "Deployment", "keycloak");
+  ASSERT_NE(keycloak, nullptr);
+  EXPECT_EQ(init_names(keycloak->node), (std::vector<std::string>{"em-guard-wait-postgresql"}));
+  const OutDoc* config_map = find(out, "ConfigMap", "c");
+  ASSERT_NE(config_map, nullptr);
+  EXPECT_EQ(to_json(config_map->node), nlohmann::json::parse(R"({"apiVersion": "v1",
+      "kind": "ConfigMap", "metadata": {"name": "c"}})"));
+}
+
+TEST(RenderStream, InlineSeparatorOfARewrittenDocumentStays) {
+  const std::string input = std::string(kConfigMap) +
+                            "--- {apiVersion: apps/v1, kind: Deployment, metadata: {name: keycloak,"
+                            " labels: {app.kubernetes.io/instance: rel}}, spec: {template: {spec:"
+                            " {containers: [{name: k, image: 'k:1'}]}}}}\n";
+  const RenderResult result = run_no_backup(input);
+  EXPECT_EQ(result.output.rfind(std::string(kConfigMap) + "---\n", 0), 0u);
+  expect_keycloak_injected(result.output, 2);
+  EXPECT_EQ(run_no_backup(result.output).output, result.output);
+}
+
+TEST(RenderStream, DocumentEndMarkerOfARewrittenDocumentStays) {
+  const std::string input = std::string(kKeycloak) + "...\n" + kConfigMap;
+  const RenderResult result = run_no_backup(input);
+  EXPECT_TRUE(contains(result.output, "\n...\n" + std::string(kConfigMap))) << result.output;
+  expect_keycloak_injected(result.output, 2);
+  EXPECT_EQ(run_no_backup(result.output).output, result.output);
+}
+
+TEST(RenderStream, FirstDocumentWithoutSeparatorAndCommentsAbove) {
+  const std::string input =
+      "# Source: chart/templates/keycloak.yaml\n" + std::string(kKeycloak) + "---\n" + kConfigMap;
+  const RenderResult result = run_no_backup(input);
+  EXPECT_EQ(
+      result.output.rfind("# Source: chart/templates/keycloak.yaml\napiVersion: apps/v1\n", 0), 0u);
+  EXPECT_TRUE(result.output.ends_with(std::string("---\n") + kConfigMap));
+  expect_keycloak_injected(result.output, 2);
+  EXPECT_EQ(run_no_backup(result.output).output, result.output);
+}
+
+TEST(RenderStream, CrlfInputKeepsUntouchedBytes) {
+  const std::string crlf_map = replace_all(kConfigMap, "\n", "\r\n");
+  const std::string input = "---\r\n" + replace_all(kKeycloak, "\n", "\r\n") + "---\r\n" + crlf_map;
+  const RenderResult result = run_no_backup(input);
+  EXPECT_TRUE(result.output.ends_with("---\r\n" + crlf_map));
+  EXPECT_EQ(result.output.rfind("---\r\n", 0), 0u);
+  expect_keycloak_injected(result.output, 2);
+  EXPECT_EQ(run_no_backup(result.output).output, result.output);
+}
+
+TEST(RenderStream, ByteOrderMarkInput) {
+  const std::string input = "\xEF\xBB\xBF---\n" + std::string(kKeycloak) + "---\n" + kConfigMap;
+  const RenderResult result = run_no_backup(input);
+  expect_keycloak_injected(result.output, 2);
+  EXPECT_EQ(run_no_backup(result.output).output, result.output);
+}
+
+TEST(RenderStream, CommentOnlyAndEmptyDocumentsPassThrough) {
+  const std::string input = "---\n# Source: chart/templates/empty.yaml\n---\n---\n" +
+                            std::string(kKeycloak) + "---\n# Source: chart/templates/off.yaml\n";
+  const RenderResult result = run_no_backup(input);
+  EXPECT_EQ(result.output.rfind("---\n# Source: chart/templates/empty.yaml\n---\n---\n", 0), 0u);
+  EXPECT_TRUE(result.output.ends_with("---\n# Source: chart/templates/off.yaml\n"));
+  expect_keycloak_injected(result.output + std::string("---\n") + kConfigMap, 2);
+}
+
+TEST(RenderStream, GeneratedObjectsFollowInputWithoutTrailingNewline) {
+  const std::string input = sample() + "---\n" + kConfigMap + "# no newline at the end";
+  const RenderResult result = run(input);
+  EXPECT_TRUE(contains(result.output, std::string(kConfigMap) +
+                                          "# no newline at the end\n---\n# Source: em-guard/"));
+}
+
+TEST(RenderStream, EmptyAndUnrelatedInputPassThrough) {
+  for (const std::string& input : {std::string(), std::string("\n"), std::string("---\n"),
+                                   std::string(kConfigMap), std::string("# only a comment")}) {
+    const RenderResult result = run(input, RenderOptions{});
+    EXPECT_EQ(result.output, input);
+    EXPECT_EQ(result.notices,
+              (std::vector<std::string>{
+                  "em-guard: no workload matched the configured services; nothing injected"}));
+  }
+}
+
+TEST(RenderStream, StaleGeneratedObjectsAreReplaced) {
+  // A previous run's output for other workloads: its Job (with the old name) must go.
+  const std::string old_output = run(sample()).output;
+  const std::string old_job = find_kind(parse_output(old_output), "Job")[0]->name;
+  const std::string changed = replace_all(old_output, "em-assets:1.8.2", "em-assets:2.0.0");
+  const RenderResult result = run(changed);
+  const std::vector<OutDoc> out = parse_output(result.output);
+  const auto jobs = find_kind(out, "Job");
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_NE(jobs[0]->name, old_job);
+  EXPECT_FALSE(contains(result.output, old_job));
+}
+
+// --- Errors ------------------------------------------------------------------------------------
+
+std::string render_error(const std::string& input, const RenderOptions& options = in_namespace(),
+                         const RenderConfig& config = default_config()) {
+  try {
+    run(input, options, config);
+  } catch (const InputError& error) {
+    return error.what();
+  }
+  return "";
+}
+
+TEST(RenderErrors, MalformedWorkloadNamesDocumentSourceAndLine) {
+  const std::string error = render_error(read_file(kFixtures / "malformed-workload.yaml"));
+  EXPECT_EQ(error.rfind("document 2 (# Source: em-runtime/templates/governance/deployment.yaml, "
+                        "line 11): invalid YAML at line ",
+                        0),
+            0u)
+      << error;
+  const int line = std::stoi(error.substr(error.find("at line ") + 8));
+  EXPECT_GE(line, 24) << error;  // the unclosed flow sequence starts on line 24
+  EXPECT_LE(line, 26) << error;
+}
+
+TEST(RenderErrors, MalformedHeaderOfAnyDocument) {
+  const std::string input = sample() +
+                            "---\n# Source: em-runtime/templates/broken.yaml\nkind: X\n"
+                            "metadata: {name: [\n";
+  const std::string error = render_error(input);
+  EXPECT_EQ(error.rfind("document 18 (# Source: em-runtime/templates/broken.yaml, line 598): "
+                        "invalid YAML at line ",
+                        0),
+            0u)
+      << error;
+}
+
+TEST(RenderErrors, MissingNamespaceWhenBackupsAreOn) {
+  const std::string error = render_error(sample(), RenderOptions{});
+  EXPECT_TRUE(contains(error, "cannot tell the release namespace")) << error;
+  EXPECT_TRUE(contains(error, "pass --namespace NS")) << error;
+  // Without backups nothing needs the namespace.
+  EXPECT_EQ(render_error(sample(), RenderOptions{},
+                         load_render_config("backup: {enabled: false}\n", "x")),
+            "");
+}
+
+TEST(RenderErrors, NoReleaseLabelAndAMatchingWorkload) {
+  const std::string input =
+      replace_all(kKeycloak, "  labels: {app.kubernetes.io/instance: rel}\n", "");
+  const std::string error = render_error(input);
+  EXPECT_TRUE(contains(error, "cannot tell the release name")) << error;
+  EXPECT_TRUE(contains(error, "pass --release NAME")) << error;
+  RenderOptions options = in_namespace();
+  options.release_name = "rel";
+  EXPECT_EQ(render_error(input, options), "");
+  // The older `release` label also names it.
+  const std::string labelled =
+      replace_all(kKeycloak, "app.kubernetes.io/instance: rel", "release: rel");
+  EXPECT_EQ(render_error(labelled), "");
+}
+
+TEST(RenderErrors, MatchedWorkloadWithoutPodSpec) {
+  const std::string input =
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: keycloak\n"
+      "  labels: {app.kubernetes.io/instance: rel}\nspec: {replicas: 1}\n";
+  const std::string error = render_error(input);
+  EXPECT_EQ(error,
+            "document 1 (line 1): Deployment keycloak matches service \"keycloak\" but has "
+            "no pod spec at spec.template.spec");
+}
+
+TEST(RenderErrors, PodSpecListsMustBeLists) {
+  for (const std::string& value : {std::string("{}"), std::string("x")}) {
+    for (const std::string& list : {std::string("volumes"), std::string("initContainers")}) {
+      const std::string input = std::string(kKeycloak) + "      " + list + ": " + value + "\n";
+      EXPECT_EQ(render_error(input),
+                "document 1 (line 1): Deployment keycloak: spec.template.spec." + list +
+                    " must be a list")
+          << list << ": " << value;
+    }
+  }
+  // Null or empty lists are fine.
+  EXPECT_EQ(render_error(std::string(kKeycloak) + "      volumes:\n      initContainers: []\n"),
+            "");
+}
+
+TEST(RenderErrors, SecretValuesNeverInErrors) {
+  // A broken document right after the Secret: the message names it, not the Secret's data.
+  const std::string input =
+      replace_all(sample(), "  name: em-runtime-secrets\n",
+                  "  name: em-runtime-secrets\n  annotations: {copy: [\"c2FtcGxlLWFkbWlu\"\n");
+  const std::string error = render_error(input);
+  ASSERT_FALSE(error.empty());
+  EXPECT_TRUE(contains(error, "# Source: em-runtime/templates/secrets.yaml")) << error;
+  for (const char* secret :
+       {"c2FtcGxlLW9ubHktcGFzc3dvcmQ=", "c2FtcGxlLXJlZGlzLXBhc3N3b3Jk", "c2FtcGxlLWFkbWlu"}) {
+    EXPECT_FALSE(contains(error, secret)) << error;
+  }
+}
+
+// --- The corpus ----------------------------------------------------------------------------------
+
+std::vector<std::filesystem::path> corpus_files() {
+  std::vector<std::filesystem::path> files;
+  const std::filesystem::path dir = std::filesystem::path(EMGUARD_CORPUS_DIR) / "rendered";
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".yaml") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+TEST(RenderCorpus, DefaultConfigPassesEveryFileThroughByteIdentical) {
+  const std::vector<std::filesystem::path> files = corpus_files();
+  ASSERT_GE(files.size(), 7u);
+  for (const auto& path : files) {
+    const std::string input = read_file(path);
+    const RenderResult result = run(input, RenderOptions{});
+    EXPECT_TRUE(result.output == input) << path << ": output differs from input";
+  }
+}
+
+TEST(RenderCorpus, InjectingIntoEveryDeploymentChangesOnlyThose) {
+  // A config that matches every Deployment of any chart: the emitter meets real-world
+  // workloads, and everything else must stay byte for byte.
+  const RenderConfig config = load_render_config(
+      "backup: {enabled: false}\n"
+      "services:\n"
+      "  - {name: all, match: {kinds: [Deployment], names: ['*']}, waitFor: [redis]}\n",
+      "x");
+  RenderOptions options;
+  options.release_name = "corpus";
+  int rewritten = 0;
+  for (const auto& path : corpus_files()) {
+    SCOPED_TRACE(path.filename().string());
+    const std::string input = read_file(path);
+    const RenderResult result = run(input, options, config);
+    std::vector<Document> before = split_documents(input);
+    std::vector<Document> after = split_documents(result.output);
+    read_headers(before);
+    read_headers(after);
+    ASSERT_EQ(after.size(), before.size());
+    for (std::size_t i = 0; i < before.size(); ++i) {
+      if (before[i].header.kind != "Deployment") {
+        EXPECT_EQ(after[i].raw, before[i].raw) << before[i].location();
+        continue;
+      }
+      ++rewritten;
+      EXPECT_EQ(after[i].header.name, before[i].header.name);
+      EXPECT_EQ(after[i].source, before[i].source);
+      const YAML::Node object = parse_document(after[i]);
+      EXPECT_EQ(init_names(object).front(), "em-guard-wait-redis") << before[i].location();
+      EXPECT_EQ(
+          first_difference(to_json(without_em_guard(object)), to_json(parse_document(before[i]))),
+          "")
+          << before[i].location();
+    }
+    EXPECT_EQ(run(result.output, options, config).output, result.output);
+  }
+  EXPECT_EQ(rewritten, 45);  // every `kind: Deployment` of the corpus
+}
+
+}  // namespace
+}  // namespace emguard::render
