@@ -167,6 +167,11 @@ int main(int argc, char** argv) {
   } catch (const std::bad_alloc&) {
     std::cerr << "em-guard-render: error: out of memory\n";
     return 1;
+  } catch (const std::exception& error) {
+    // A defect, not bad input; still no partial output and no abort.
+    std::cerr << "em-guard-render: internal error: " << error.what()
+              << " (please report it with the input that caused it)\n";
+    return 1;
   }
   return 0;
 }

@@ -443,7 +443,8 @@ TEST_F(RenderSample, BackupJobIsNamedByContentHashAndDumpsEverything) {
   const YAML::Node job = find(out(), "Job", name)->node;
   const std::string hash = annotation(job, "em-guard.io/content-hash");
   ASSERT_TRUE(std::regex_match(hash, std::regex("[0-9a-f]{64}"))) << hash;
-  EXPECT_EQ(name.substr(name.size() - 10), hash.substr(0, 10));
+  // The name covers the Job's own spec as well, so it is not the workloads' hash itself.
+  EXPECT_NE(name.substr(name.size() - 10), hash.substr(0, 10));
   EXPECT_EQ(job["apiVersion"].Scalar(), "batch/v1");
   EXPECT_EQ(to_json(job["spec"]["backoffLimit"]), 1);
   EXPECT_EQ(to_json(job["spec"]["activeDeadlineSeconds"]), 3600);
@@ -831,8 +832,8 @@ TEST(RenderRelease, LongReleaseNamesKeepTheJobNameALabelValue) {
   ASSERT_EQ(find_kind(gated, "Job").size(), 1u);
   const std::string name = find_kind(gated, "Job")[0]->name;
   EXPECT_EQ(name.size(), 63u) << name;
-  // The prefix gives way, the hash suffix stays whole.
-  EXPECT_TRUE(std::regex_match(name, std::regex("r{52}-[0-9a-f]{10}"))) << name;
+  // The release part gives way; what the object is and the hash suffix stay whole.
+  EXPECT_TRUE(std::regex_match(name, std::regex("r{36}-em-guard-backup-[0-9a-f]{10}"))) << name;
   RenderOptions hook = in_namespace();
   hook.argocd = true;
   const std::vector<OutDoc> hooked = parse_output(run(input, hook).output);
@@ -840,7 +841,7 @@ TEST(RenderRelease, LongReleaseNamesKeepTheJobNameALabelValue) {
   const std::string hook_name = find_kind(hooked, "Job")[0]->name;
   EXPECT_LE(hook_name.size(), 63u) << hook_name;
   EXPECT_NE(hook_name.back(), '-') << hook_name;
-  EXPECT_EQ(hook_name.rfind(release, 0), 0u) << hook_name;
+  EXPECT_TRUE(std::regex_match(hook_name, std::regex("r{47}-em-guard-backup"))) << hook_name;
 }
 
 // --- Determinism and idempotency ---------------------------------------------------------------
@@ -922,6 +923,53 @@ TEST(RenderDeterminism, GatedJobNameFollowsTheMigratingWorkloadsOnly) {
       "  annotations: {em-runtime.io/migrations: 'alembic upgrade head'}  # same\n");
   ASSERT_NE(layout, sample());
   EXPECT_EQ(gated_job_name(layout), base);
+}
+
+TEST(RenderDeterminism, GatedJobNameFollowsTheJobsOwnSpecToo) {
+  // A Job's pod template cannot be patched: a Job whose spec changes (em-guard settings or
+  // images) must get a new name, or Helm 3's upgrade would be rejected as an immutable change.
+  const auto name_with = [](const std::string& config_yaml) {
+    const RenderConfig config = load_render_config(config_yaml, "test");
+    const std::vector<OutDoc> out = parse_output(run(sample(), in_namespace(), config).output);
+    const auto jobs = find_kind(out, "Job");
+    return jobs.size() == 1 ? jobs[0]->name : "<no single Job>";
+  };
+  const std::string base = name_with("");
+  EXPECT_EQ(base, gated_job_name(sample()));
+  EXPECT_NE(name_with("backup: {keep: 9}"), base);
+  EXPECT_NE(name_with("images: {redis: docker.io/library/redis:7.4.2-alpine3.20}"), base);
+  EXPECT_EQ(name_with("wait: {timeoutSeconds: 300}"), base) << "the default, spelled out";
+}
+
+TEST(RenderRelease, UpstreamServiceMissingFromTheReleaseIsNotWaitedFor) {
+  // Without governance in the release, assets would wait for an answer that never comes.
+  std::string input = sample();
+  const std::size_t begin = input.find("---\n# Source: em-runtime/templates/governance/deployment");
+  const std::size_t end = input.find("---\n", begin + 4);
+  ASSERT_NE(begin, std::string::npos);
+  input.erase(begin, end - begin);
+  const RenderResult result = run(input);
+  const std::vector<OutDoc> out = parse_output(result.output);
+  EXPECT_EQ(init_names(find(out, "Deployment", "em-runtime-assets")->node),
+            (std::vector<std::string>{"em-guard-wait-postgresql", "em-guard-wait-redis",
+                                      "em-guard-wait-keycloak", "em-guard-wait-backup",
+                                      "fix-permissions"}));
+  EXPECT_NE(std::find(result.notices.begin(), result.notices.end(),
+                      "em-guard: note: assets would wait for governance, but no workload of that "
+                      "service is in this release; not waiting"),
+            result.notices.end());
+}
+
+TEST(RenderRelease, UnknownReleaseNameIsExplainedWhenNothingMatches) {
+  const std::string input = replace_all(sample(), "app.kubernetes.io/instance: em-runtime",
+                                        "app.kubernetes.io/part-of: x");
+  const std::string without_literal_names =
+      replace_all(replace_all(input, "name: keycloak\n", "name: kc\n"), "name: em-runtime-openfga",
+                  "name: fga");
+  const RenderResult result = run(without_literal_names);
+  EXPECT_EQ(result.output, without_literal_names);
+  ASSERT_EQ(result.notices.size(), 1u);
+  EXPECT_TRUE(contains(result.notices[0], "pass --release NAME")) << result.notices[0];
 }
 
 TEST(RenderDeterminism, RerenderOfOldOutputEqualsFreshRender) {

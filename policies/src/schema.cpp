@@ -11,6 +11,7 @@
 #include <valijson/validator.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <stdexcept>
 
 namespace emguard {
@@ -40,6 +41,7 @@ std::vector<std::string> JsonSchema::validate(const nlohmann::json& document) co
   if (validator.validate(impl_->schema, adapter, &results)) return {};
 
   std::vector<std::string> errors;
+  std::vector<std::string> summaries;
   valijson::ValidationResults::Error error;
   while (results.popError(error)) {
     // valijson's context is ["<root>", "[services]", "[1]", ...]; print it as a JSON path.
@@ -49,11 +51,19 @@ std::vector<std::string> JsonSchema::validate(const nlohmann::json& document) co
       if (part.size() >= 2 && part.front() == '[' && part.back() == ']') {
         part = part.substr(1, part.size() - 2);
       }
-      const bool index = !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit);
+      const bool index = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c)) != 0;
+      });
       path += index ? "[" + part + "]" : "." + part;
     }
-    errors.push_back(path + ": " + error.description);
+    // valijson repeats every problem once per enclosing object or array ("Failed to validate
+    // against schema associated with property name 'x'"); the innermost line says it all.
+    const bool summary =
+        error.description.rfind("Failed to validate against schema associated", 0) == 0 ||
+        error.description.rfind("Failed to validate item #", 0) == 0;
+    (summary ? summaries : errors).push_back(path + ": " + error.description);
   }
+  if (errors.empty()) errors = std::move(summaries);
   std::sort(errors.begin(), errors.end());
   errors.erase(std::unique(errors.begin(), errors.end()), errors.end());
   return errors;

@@ -29,9 +29,8 @@ bool is_bool_word_core(std::string_view v) {
 // YAML 1.1 readers (go-yaml v2 behind sigs.k8s.io/yaml, used by kubectl and Helm) also take
 // these as booleans, so a string spelled like one must be quoted.
 bool is_bool_word_yaml11(std::string_view v) {
-  return is_bool_word_core(v) ||
-         one_of(v, {"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON",
-                    "off", "Off", "OFF"});
+  return is_bool_word_core(v) || one_of(v, {"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No",
+                                            "NO", "on", "On", "ON", "off", "Off", "OFF"});
 }
 
 std::optional<long long> parse_int(std::string_view v) {
@@ -53,8 +52,8 @@ std::optional<long long> parse_int(std::string_view v) {
   // Parsing the '-' with the digits lets the most negative value fit.
   if (negative && base == 10) digits = v;
   long long value = 0;
-  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value,
-                                            base);
+  const auto [end, error] =
+      std::from_chars(digits.data(), digits.data() + digits.size(), value, base);
   if (error != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
   return value;
 }

@@ -90,11 +90,10 @@ void check_semantics(const RenderConfig& config, const std::string& origin) {
       }
     }
   }
-  const std::pair<const char*, const std::string*> images[] = {
-      {"postgres", &config.image_postgres},
-      {"redis", &config.image_redis},
-      {"kubectl", &config.image_kubectl},
-      {"http", &config.image_http}};
+  const std::pair<const char*, const std::string*> images[] = {{"postgres", &config.image_postgres},
+                                                               {"redis", &config.image_redis},
+                                                               {"kubectl", &config.image_kubectl},
+                                                               {"http", &config.image_http}};
   for (const auto& [key, image] : images) {
     const ImageParseResult parsed = parse_image_reference(*image);
     if (!parsed.ref) {
@@ -109,7 +108,8 @@ void check_semantics(const RenderConfig& config, const std::string& origin) {
   for (const std::string& name : config.backup.optional_secrets) {
     if (std::find(config.backup.secrets.begin(), config.backup.secrets.end(), name) ==
         config.backup.secrets.end()) {
-      errors.push_back("$.backup.secrets.optional: \"" + name + "\" is not in backup.secrets.names");
+      errors.push_back("$.backup.secrets.optional: \"" + name +
+                       "\" is not in backup.secrets.names");
     }
   }
   if (errors.empty()) return;
@@ -204,7 +204,9 @@ RenderConfig load_render_config(const std::string& user_yaml, const std::string&
   BackupConfig& b = config.backup;
   b.enabled = backup.value("enabled", true);
   const std::string mode = backup.value("mode", "auto");
-  b.mode = mode == "hook" ? BackupMode::Hook : mode == "gated" ? BackupMode::Gated : BackupMode::Auto;
+  b.mode = mode == "hook"    ? BackupMode::Hook
+           : mode == "gated" ? BackupMode::Gated
+                             : BackupMode::Auto;
   const json pg = backup.value("postgresql", json::object());
   b.postgresql = pg.value("enabled", true);
   b.databases = strings(pg.value("databases", json::array({"*"})));

@@ -3,6 +3,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,7 @@ struct Context {
   const RenderConfig& config;
   Release release;
   BackupPlan backup;
+  std::set<std::string> present_services;  // services with a workload in this release
 };
 
 // `{release}` and `{namespace}` replaced.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "emguard/digest.hpp"
@@ -51,8 +52,8 @@ Release resolve_release(const std::vector<Document>& documents, const RenderConf
     if (!header.namespace_.empty()) ++namespaces[header.namespace_];
   }
   Release release;
-  release.name = options.release_name.value_or(
-      !config.release_name.empty() ? config.release_name : most_common(names));
+  release.name = options.release_name.value_or(!config.release_name.empty() ? config.release_name
+                                                                            : most_common(names));
   release.namespace_ = options.release_namespace.value_or(
       !config.release_namespace.empty() ? config.release_namespace
       : !namespaces.empty()             ? most_common(namespaces)
@@ -60,11 +61,56 @@ Release resolve_release(const std::vector<Document>& documents, const RenderConf
   return release;
 }
 
-std::string bounded_name(std::string prefix, std::string_view suffix) {
+// `<release><suffix>` within a label value's 63 characters: the release part is shortened,
+// never the suffix that says what the object is.
+std::string bounded_name(std::string release, std::string_view suffix) {
   const std::size_t room = kMaxNameLength - suffix.size();
-  if (prefix.size() > room) prefix.resize(room);
-  while (!prefix.empty() && prefix.back() == '-') prefix.pop_back();
-  return prefix + std::string(suffix);
+  if (release.size() > room) release.resize(room);
+  while (!release.empty() && release.back() == '-') release.pop_back();
+  return release + std::string(suffix);
+}
+
+// A Job's pod template is immutable, so the gated Job's name covers its own spec too (images,
+// scripts, settings: a new em-guard or configuration gets a new Job instead of a rejected
+// patch), besides what the migrating services run.
+std::string gated_job_name(Context& context) {
+  Sha256 hash;
+  hash.update(context.backup.content_hash);
+  context.backup.job_name.clear();  // the spec is hashed without its own name
+  for (const GeneratedObject& object : backup_objects(context, {})) {
+    hash.update(emit_yaml(object.object));
+  }
+  return bounded_name(context.release.name, "-em-guard-backup-" + hash.hex().substr(0, 10));
+}
+
+// The output, built in one buffer of the exact size: kept documents' bytes, rewritten ones,
+// then em-guard's objects.
+std::string assemble(const std::vector<Document>& documents, const std::vector<bool>& drop,
+                     const std::map<std::size_t, std::string>& rewritten,
+                     const std::vector<GeneratedObject>& generated) {
+  std::vector<std::string> appended;
+  std::size_t size = 1;  // a newline may be needed before the first appended document
+  for (const Document& document : documents) {
+    if (drop[document.index]) continue;
+    const auto found = rewritten.find(document.index);
+    size += found != rewritten.end() ? found->second.size() : document.raw.size();
+  }
+  for (const GeneratedObject& object : generated) {
+    appended.push_back("---\n# Source: " + object.source + "\n" + emit_yaml(object.object));
+    size += appended.back().size();
+  }
+  std::string output;
+  output.reserve(size);
+  for (const Document& document : documents) {
+    if (drop[document.index]) continue;
+    const auto found = rewritten.find(document.index);
+    output += found != rewritten.end() ? std::string_view(found->second) : document.raw;
+  }
+  for (const std::string& text : appended) {
+    if (!output.empty() && output.back() != '\n') output += '\n';
+    output += text;
+  }
+  return output;
 }
 
 // The bytes before the document's content: its separator line and comments such as
@@ -196,7 +242,7 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
   std::vector<Document> documents = split_documents(manifests);
   read_headers(documents);
   RenderResult result;
-  Context context{config, resolve_release(documents, config, options), {}};
+  Context context{config, resolve_release(documents, config, options), {}, {}};
 
   std::vector<Target> targets;
   std::vector<bool> drop(documents.size(), false);
@@ -213,7 +259,8 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
     if (!pod) {
       throw InputError(document.location() + ": " + document.header.kind + " " +
                        document.header.name + " matches service \"" + service->name +
-                       "\" but has no pod spec at " + std::string(pod_spec_path(document.header.kind)));
+                       "\" but has no pod spec at " +
+                       std::string(pod_spec_path(document.header.kind)));
     }
     for (const char* list : {"initContainers", "volumes"}) {
       // em-guard prepends to and appends to these lists; anything else would be lost or crash.
@@ -229,13 +276,17 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
   }
 
   if (targets.empty()) {
-    result.notices.push_back(
-        "em-guard: no workload matched the configured services; nothing injected");
-    std::string output;
-    for (const Document& document : documents) {
-      if (!drop[document.index]) output += document.raw;
+    std::string notice = "em-guard: no workload matched the configured services; nothing injected";
+    const bool has_workloads =
+        std::any_of(documents.begin(), documents.end(),
+                    [](const Document& d) { return is_pod_bearing_kind(d.header.kind); });
+    if (context.release.name.empty() && has_workloads) {
+      notice +=
+          " (the release name is unknown: no app.kubernetes.io/instance label, so the "
+          "{release}-... name patterns cannot match; pass --release NAME if this is em-runtime)";
     }
-    result.output = std::move(output);
+    result.notices.push_back(notice);
+    result.output = assemble(documents, drop, {}, {});
     return result;
   }
   if (context.release.name.empty()) {
@@ -254,17 +305,35 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
         "matched workloads has migrates: true");
   }
   if (context.backup.enabled) {
+    if (context.release.namespace_.empty()) {
+      throw InputError(
+          "cannot tell the release namespace, which the backup's RoleBindings must name: the "
+          "manifests carry no metadata.namespace; pass --namespace NS (Helm 3: "
+          "--post-renderer-args --namespace=NS)");
+    }
     context.backup.content_hash = content_hash(targets);
-    const std::string base = context.release.name + "-em-guard-backup";
-    context.backup.job_name =
-        context.backup.mode == BackupMode::Hook
-            ? bounded_name(base, "")
-            : bounded_name(base, "-" + context.backup.content_hash.substr(0, 10));
+    context.backup.job_name = context.backup.mode == BackupMode::Hook
+                                  ? bounded_name(context.release.name, "-em-guard-backup")
+                                  : gated_job_name(context);
     result.notices.push_back(std::string("em-guard: backup mode ") +
                              (context.backup.mode == BackupMode::Hook ? "hook" : "gated") + ": " +
                              context.backup.mode_reason);
   } else if (!config.backup.enabled) {
     result.notices.push_back("em-guard: backups are off (backup.enabled: false)");
+  }
+
+  for (const Target& target : targets) context.present_services.insert(target.service->name);
+  std::set<std::string> absent_upstreams;
+  for (const Target& target : targets) {
+    for (const std::string& upstream : target.service->after) {
+      if (context.present_services.count(upstream) == 0) {
+        absent_upstreams.insert(target.service->name + " would wait for " + upstream);
+      }
+    }
+  }
+  for (const std::string& absent : absent_upstreams) {
+    result.notices.push_back("em-guard: note: " + absent +
+                             ", but no workload of that service is in this release; not waiting");
   }
 
   std::map<std::size_t, std::string> rewritten;
@@ -280,6 +349,7 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
     }
     if (yaml_equal(target.object, target.original)) {
       result.explanation.push_back(what + ": already has em-guard's init containers; unchanged");
+      target = Target{target.document, target.service, {}, {}, {}};
       continue;
     }
     std::string head(document_head(document));
@@ -289,18 +359,14 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
         head + emit_yaml(target.object) + std::string(document_end_marker(document));
     result.explanation.push_back(what + ": init containers " + join(added) +
                                  " run before the service's own");
+    // The tree is done with: free it now rather than hold every workload's at once.
+    target = Target{target.document, target.service, {}, {}, {}};
   }
   std::sort(gate_accounts.begin(), gate_accounts.end());
   gate_accounts.erase(std::unique(gate_accounts.begin(), gate_accounts.end()), gate_accounts.end());
 
   std::vector<GeneratedObject> generated;
   if (context.backup.enabled) {
-    if (context.release.namespace_.empty()) {
-      throw InputError(
-          "cannot tell the release namespace, which the backup's RoleBindings must name: the "
-          "manifests carry no metadata.namespace; pass --namespace NS (Helm 3: "
-          "--post-renderer-args --namespace=NS)");
-    }
     generated = backup_objects(context, gate_accounts);
     if (context.backup.mode == BackupMode::Hook && config.backup.existing_claim.empty()) {
       result.notices.push_back(
@@ -310,19 +376,10 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
     }
   }
 
-  std::string output;
-  output.reserve(manifests.size() + 64 * 1024);
-  for (const Document& document : documents) {
-    if (drop[document.index]) continue;
-    const auto found = rewritten.find(document.index);
-    output += found != rewritten.end() ? std::string_view(found->second) : document.raw;
-  }
   for (const GeneratedObject& object : generated) {
-    if (!output.empty() && output.back() != '\n') output += '\n';
-    output += "---\n# Source: " + object.source + "\n" + emit_yaml(object.object);
     result.explanation.push_back("added " + object.summary);
   }
-  result.output = std::move(output);
+  result.output = assemble(documents, drop, rewritten, generated);
   return result;
 }
 

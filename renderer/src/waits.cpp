@@ -117,6 +117,8 @@ std::vector<std::string> inject_waits(YAML::Node pod_spec, const ServiceConfig& 
                               service, context));
   }
   for (const std::string& upstream : service.after) {
+    // A service that is not deployed would never answer: the pod would only time out.
+    if (context.present_services.count(upstream) == 0) continue;
     const auto found = std::find_if(context.config.services.begin(), context.config.services.end(),
                                     [&](const ServiceConfig& s) { return s.name == upstream; });
     added.push_back(
