@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(
-  g++ cmake ninja-build pkg-config
+  g++ cmake ninja-build pkg-config clang-format
   libboost-dev libssl-dev libyaml-cpp-dev nlohmann-json3-dev libvalijson-dev
   libgtest-dev googletest
   # The tests run the generated scripts against real servers and tools:
@@ -34,13 +34,26 @@ install_packages() {
 }
 
 build() {
-  cmake --preset "$1" >/dev/null
-  cmake --build --preset "$1"
+  local preset=$1
+  shift
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" "$@"
+}
+
+# Every C++ file as clang-format (.clang-format) would write it.
+check_format() {
+  local unformatted
+  unformatted=$(git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run 2>&1 | grep -c warning || true)
+  if [ "$unformatted" -ne 0 ]; then
+    git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run 2>&1 | grep warning | head -20
+    echo "dev.sh: $unformatted lines not clang-formatted (run: git ls-files '*.cpp' '*.hpp' | xargs clang-format -i)" >&2
+    exit 1
+  fi
 }
 
 demo() {
   install_packages
-  build release
+  build release --target em-guard-render
   local out=build/demo
   mkdir -p "$out"
   echo
@@ -48,20 +61,21 @@ demo() {
   build/release/renderer/em-guard-render --namespace em-runtime --explain \
     < charts/em-runtime-sample/rendered.yaml > "$out/em-runtime.gated.yaml"
   echo
-  echo "== the same release as Helm 4 or Argo CD would post-render it (hooks)"
-  build/release/renderer/em-guard-render --namespace em-runtime --backup-mode hook \
-    < charts/em-runtime-sample/rendered.yaml > "$out/em-runtime.hook.yaml"
+  echo "== a Helm 4 rendering (postrender-filename annotations): the backup is a pre-upgrade hook"
+  build/release/renderer/em-guard-render --explain \
+    < tests/fixtures/render/helm4-release.yaml > "$out/em-runtime.helm4.yaml"
   echo
   echo "== idempotent: rendering the output again changes nothing"
   build/release/renderer/em-guard-render --namespace em-runtime < "$out/em-runtime.gated.yaml" 2>/dev/null |
     cmp - "$out/em-runtime.gated.yaml" && echo "same bytes"
   echo
-  echo "Full output: $out/em-runtime.gated.yaml and $out/em-runtime.hook.yaml"
+  echo "Full output: $out/em-runtime.gated.yaml and $out/em-runtime.helm4.yaml"
   echo "Helm plugin directory (helm plugin install): build/release/helm-plugin/em-guard"
 }
 
 run_tests() {
   install_packages
+  check_format
   build ci
   ctest --preset ci
 }

@@ -233,16 +233,19 @@ TEST(RenderCli, HelmNamespaceFromTheEnvironment) {
             library_render(sample(), other));
 }
 
-TEST(RenderCli, ArgoCdFromTheEnvironmentMeansHook) {
+TEST(RenderCli, ArgoCdFromTheEnvironmentIsDetected) {
   const Result result =
       run_binary({"--namespace", "em-runtime"}, sample(), {{"ARGOCD_APP_NAME", "em-runtime"}});
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_TRUE(contains(result.err, "backup mode hook: detected Argo CD")) << result.err;
-  EXPECT_TRUE(contains(result.out, "helm.sh/hook: \"pre-upgrade,pre-rollback\"") ||
-              contains(result.out, "helm.sh/hook: pre-upgrade,pre-rollback"));
+  EXPECT_TRUE(contains(result.err, "backup mode gated: detected Argo CD")) << result.err;
   RenderOptions options = in_namespace();
   options.argocd = true;
   EXPECT_EQ(result.out, library_render(sample(), options));
+  const Result hook = run_binary({"--namespace", "em-runtime", "--backup-mode=hook"}, sample(),
+                                 {{"ARGOCD_APP_NAME", "em-runtime"}});
+  ASSERT_EQ(hook.exit_code, 0) << hook.err;
+  EXPECT_TRUE(contains(hook.out, "helm.sh/hook: \"pre-upgrade,pre-rollback\"") ||
+              contains(hook.out, "helm.sh/hook: pre-upgrade,pre-rollback"));
 }
 
 TEST(RenderCli, BackupModeFlag) {

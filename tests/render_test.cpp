@@ -251,7 +251,7 @@ class RenderSample : public testing::Test {
 
 TEST_F(RenderSample, GatedByDefaultAndSaysWhy) {
   const std::string notices = joined(result().notices);
-  EXPECT_TRUE(contains(notices, "em-guard: backup mode gated: no Helm 4 annotations or hooks"))
+  EXPECT_TRUE(contains(notices, "em-guard: backup mode gated: no Helm 4 annotations in the input"))
       << notices;
   EXPECT_FALSE(contains(notices, "WARNING")) << notices;
 }
@@ -671,17 +671,34 @@ TEST(RenderModes, Helm4AnnotationsMeanHook) {
             "em-runtime");
 }
 
-TEST(RenderModes, ArgoCdMeansHook) {
+TEST(RenderModes, ArgoCdMeansGated) {
+  // Argo CD runs pre-upgrade hooks as PreSync on every sync, the first one included, before
+  // PostgreSQL or the backup volume exist: a hook there would block the first sync.
   RenderOptions options = in_namespace();
   options.argocd = true;
-  expect_hook_mode(run(sample(), options), "detected Argo CD (ARGOCD_APP_NAME)");
+  const RenderResult result = run(sample(), options);
+  EXPECT_TRUE(contains(joined(result.notices),
+                       "em-guard: backup mode gated: detected Argo CD (ARGOCD_APP_NAME)"))
+      << joined(result.notices);
+  EXPECT_EQ(result.output, run(sample()).output) << "the same output as Helm 3's";
 }
 
-TEST(RenderModes, HooksInTheInputMeanHook) {
+TEST(RenderModes, HooksInTheInputMeanGated) {
+  // `helm template` output carries the chart's hooks, but what applies it (kubectl apply, a
+  // GitOps tool) may not run hooks: the backup must not depend on it.
   const std::string hook = read_file(kFixtures / "chart-hook.yaml");
   const std::string input = sample() + hook;
   const RenderResult result = run(input);
-  expect_hook_mode(result, "the input contains Helm hooks");
+  EXPECT_TRUE(contains(joined(result.notices),
+                       "em-guard: backup mode gated: the input contains "
+                       "Helm hooks"))
+      << joined(result.notices);
+  const std::vector<OutDoc> out = parse_output(result.output);
+  for (const OutDoc* job : find_kind(out, "Job")) {
+    if (job->name.rfind("em-runtime-em-guard-backup-", 0) != 0) continue;  // the chart's own
+    EXPECT_EQ(annotation(job->node, "helm.sh/hook"), "<none>") << job->name;
+  }
+  EXPECT_NE(find(out, "Role", "em-runtime-em-guard-backup-gate"), nullptr);
   // The chart's own hook passes through untouched.
   EXPECT_TRUE(contains(result.output, hook));
 }
@@ -710,6 +727,8 @@ TEST(RenderModes, ExplicitHookWithASignalDoesNotWarn) {
   const std::string notices = joined(run(sample(), options).notices);
   EXPECT_TRUE(contains(notices, "backup mode hook: set by --backup-mode")) << notices;
   EXPECT_FALSE(contains(notices, "WARNING")) << notices;
+  // Argo CD runs it on the first sync too: the operator is told what that needs.
+  EXPECT_TRUE(contains(notices, "Argo CD runs this hook as PreSync on every sync")) << notices;
 }
 
 TEST(RenderModes, ExplicitGatedOverridesHelm4) {
@@ -836,6 +855,7 @@ TEST(RenderRelease, LongReleaseNamesKeepTheJobNameALabelValue) {
   EXPECT_TRUE(std::regex_match(name, std::regex("r{36}-em-guard-backup-[0-9a-f]{10}"))) << name;
   RenderOptions hook = in_namespace();
   hook.argocd = true;
+  hook.backup_mode = BackupMode::Hook;
   const std::vector<OutDoc> hooked = parse_output(run(input, hook).output);
   ASSERT_EQ(find_kind(hooked, "Job").size(), 1u);
   const std::string hook_name = find_kind(hooked, "Job")[0]->name;
@@ -850,6 +870,7 @@ TEST(RenderDeterminism, SameInputSameBytes) {
   EXPECT_EQ(run(sample()).output, run(sample()).output);
   RenderOptions hook = in_namespace();
   hook.argocd = true;
+  hook.backup_mode = BackupMode::Hook;
   EXPECT_EQ(run(sample(), hook).output, run(sample(), hook).output);
 }
 
@@ -875,6 +896,7 @@ TEST(RenderDeterminism, IdempotentGated) {
 TEST(RenderDeterminism, IdempotentHook) {
   RenderOptions argocd = in_namespace();
   argocd.argocd = true;
+  argocd.backup_mode = BackupMode::Hook;
   expect_idempotent(sample(), argocd);
   RenderOptions explicit_hook = in_namespace();
   explicit_hook.backup_mode = BackupMode::Hook;
@@ -988,6 +1010,7 @@ TEST(RenderDeterminism, RerenderWithOtherSettingsEqualsFreshRender) {
             run(sample(), in_namespace(), no_backup).output);
   RenderOptions hook = in_namespace();
   hook.argocd = true;
+  hook.backup_mode = BackupMode::Hook;
   EXPECT_EQ(run(gated, hook).output, run(sample(), hook).output);
   EXPECT_EQ(run(run(sample(), hook).output).output, gated);
   const RenderConfig no_waits = load_render_config(

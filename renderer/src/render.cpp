@@ -196,12 +196,15 @@ BackupPlan plan_backup(const RenderConfig& config, const RenderOptions& options,
       hooks = true;
     }
   }
-  const bool sees_hooks = helm4 || options.argocd || hooks;
   const BackupMode asked = options.backup_mode.value_or(config.backup.mode);
   if (asked != BackupMode::Auto) {
     plan.mode = asked;
     plan.mode_reason = options.backup_mode ? "set by --backup-mode" : "set by backup.mode";
-    if (asked == BackupMode::Hook && !sees_hooks) {
+    if (asked == BackupMode::Hook && options.argocd && !helm4) {
+      plan.mode_reason +=
+          "; note: Argo CD runs this hook as PreSync on every sync, the first one included, so "
+          "PostgreSQL, Redis and the backup PVC must exist before the application's first sync";
+    } else if (asked == BackupMode::Hook && !helm4) {
       plan.mode_reason +=
           "; WARNING: nothing in the input shows Helm 4 or Argo CD. Helm 3 applies hooks added by "
           "a post-renderer as plain resources, so there the backup would NOT run before the "
@@ -212,19 +215,24 @@ BackupPlan plan_backup(const RenderConfig& config, const RenderOptions& options,
     plan.mode_reason =
         "detected Helm 4 (postrender-filename annotations): Helm 4 post-renders hooks with the "
         "templates, so the pre-upgrade hook runs before the upgrade";
-  } else if (options.argocd) {
-    plan.mode = BackupMode::Hook;
-    plan.mode_reason = "detected Argo CD (ARGOCD_APP_NAME): it runs pre-upgrade hooks as PreSync";
-  } else if (hooks) {
-    plan.mode = BackupMode::Hook;
-    plan.mode_reason =
-        "the input contains Helm hooks, so it was post-rendered before hooks were sorted out "
-        "(helm template, Helm 4)";
   } else {
+    // Gated is right wherever it is not known that a pre-upgrade hook runs first and only on
+    // upgrades: it holds the migrating services back, whoever applies the manifests.
     plan.mode = BackupMode::Gated;
-    plan.mode_reason =
-        "no Helm 4 annotations or hooks in the input: assuming Helm 3, which would apply a hook "
-        "added here as a plain resource; the migrating services wait for the backup Job instead";
+    if (options.argocd) {
+      plan.mode_reason =
+          "detected Argo CD (ARGOCD_APP_NAME): Argo CD runs pre-upgrade hooks as PreSync on every "
+          "sync, the first one included, before PostgreSQL and the backup volume exist; the "
+          "migrating services wait for the backup Job instead (--backup-mode=hook to override)";
+    } else if (hooks) {
+      plan.mode_reason =
+          "the input contains Helm hooks (helm template), and what applies it may not run them "
+          "(kubectl apply does not); the migrating services wait for the backup Job instead";
+    } else {
+      plan.mode_reason =
+          "no Helm 4 annotations in the input: assuming Helm 3, which would apply a hook added "
+          "here as a plain resource; the migrating services wait for the backup Job instead";
+    }
   }
   return plan;
 }
