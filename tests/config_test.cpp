@@ -12,15 +12,14 @@
 #include "emguard/render/config.hpp"
 #include "emguard/schema.hpp"
 
+#include "support/files.hpp"
+
 namespace emguard::render {
 namespace {
 
 const std::filesystem::path kSource = EMGUARD_SOURCE_DIR;
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-}
+using emguard::test::read_file;
 
 // The InputError message of loading `yaml`, or "" when it loads.
 std::string config_error(const std::string& yaml, const std::string& origin = "my-config.yaml") {

@@ -21,6 +21,8 @@
 #include "emguard/render/config.hpp"
 #include "emguard/render/render.hpp"
 
+#include "support/files.hpp"
+
 namespace emguard::render {
 namespace {
 
@@ -29,16 +31,9 @@ const std::filesystem::path kBinary = EMGUARD_RENDER_BIN;
 const std::filesystem::path kFixtures = kSource / "tests/fixtures/render";
 constexpr auto kDeadline = std::chrono::seconds(30);
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  EXPECT_TRUE(file.good()) << path;
-  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-}
+using emguard::test::read_file;
 
-const std::string& sample() {
-  static const std::string text = read_file(kSource / "charts/em-runtime-sample/rendered.yaml");
-  return text;
-}
+const std::string& sample() { return emguard::test::sample_release(); }
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;

@@ -18,22 +18,17 @@
 #include "emguard/stream.hpp"
 #include "emguard/yaml.hpp"
 
+#include "support/files.hpp"
+
 namespace emguard::render {
 namespace {
 
 const std::filesystem::path kSource = EMGUARD_SOURCE_DIR;
 const std::filesystem::path kFixtures = kSource / "tests/fixtures/render";
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  EXPECT_TRUE(file.good()) << path;
-  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-}
+using emguard::test::read_file;
 
-const std::string& sample() {
-  static const std::string text = read_file(kSource / "charts/em-runtime-sample/rendered.yaml");
-  return text;
-}
+const std::string& sample() { return emguard::test::sample_release(); }
 
 const RenderConfig& default_config() {
   static const RenderConfig config = load_render_config("", "default configuration");

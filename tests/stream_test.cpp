@@ -12,13 +12,12 @@
 #include "emguard/error.hpp"
 #include "emguard/stream.hpp"
 
+#include "support/files.hpp"
+
 namespace emguard {
 namespace {
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-}
+using emguard::test::read_file;
 
 std::string concat(const std::vector<Document>& documents) {
   std::string text;

@@ -1,6 +1,5 @@
 #include "support/rendered.hpp"
 
-#include <filesystem>
 #include <map>
 #include <stdexcept>
 
@@ -8,7 +7,7 @@
 #include "emguard/render/render.hpp"
 #include "emguard/stream.hpp"
 #include "emguard/yaml.hpp"
-#include "support/script_runner.hpp"
+#include "support/files.hpp"
 
 namespace emguard::test {
 namespace {
@@ -16,8 +15,7 @@ namespace {
 // Every script, by name, from the sample rendered in gated mode (which has all of them:
 // the backup Job's steps, the dependency waits, and the wait for the backup Job).
 std::map<std::string, std::string> scripts_in_rendered_sample() {
-  const std::string sample = read_file(std::filesystem::path(EMGUARD_SOURCE_DIR) /
-                                       "charts/em-runtime-sample/rendered.yaml");
+  const std::string& sample = sample_release();
   render::RenderOptions options;
   options.release_namespace = "em-runtime";
   options.backup_mode = render::BackupMode::Gated;

@@ -302,14 +302,6 @@ TempDir::~TempDir() {
   fs::remove_all(path_, ignored);
 }
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path.string());
-  std::ostringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
-
 void write_file(const fs::path& path, std::string_view content, fs::perms mode) {
   {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "support/files.hpp"
+
 namespace emguard::test {
 
 using Env = std::map<std::string, std::string>;
@@ -82,7 +84,6 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-std::string read_file(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, std::string_view content,
                 std::filesystem::perms mode = std::filesystem::perms::owner_read |
                                               std::filesystem::perms::owner_write);
