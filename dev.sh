@@ -11,7 +11,7 @@ PACKAGES=(
   libboost-dev libssl-dev libyaml-cpp-dev nlohmann-json3-dev libvalijson-dev
   libgtest-dev googletest
   # The tests run the generated scripts against real servers and tools:
-  postgresql postgresql-client redis-server redis-tools curl python3
+  postgresql postgresql-client redis-server redis-tools curl openssl
 )
 
 install_packages() {
