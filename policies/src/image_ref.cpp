@@ -1,5 +1,7 @@
 #include "emguard/image_ref.hpp"
 
+#include "emguard/text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -51,43 +53,25 @@ bool equals_ignoring_case(std::string_view left, std::string_view right) {
                     [](char a, char b) { return to_lower(a) == to_lower(b); });
 }
 
-// A character for an error message; control and non-ASCII bytes are shown as \xNN so the
-// message stays printable on a terminal.
-std::string quote_char(char c) {
-  const auto byte = static_cast<unsigned char>(c);
-  if (byte >= 0x20 && byte < 0x7f) return std::string{'\'', c, '\''};
-  constexpr std::string_view kHexDigits = "0123456789abcdef";
-  return std::string{'\'', '\\', 'x', kHexDigits[byte >> 4], kHexDigits[byte & 0xf], '\''};
-}
-
-std::string quote(std::string_view text) {
-  std::string quoted;
-  quoted.reserve(text.size() + 2);
-  quoted += '"';
-  quoted += text;
-  quoted += '"';
-  return quoted;
-}
-
 // Each check_* returns what is wrong, or an empty string when the part is valid.
 
 // domain-name := domain-component ('.' domain-component)*, where a component is alphanumeric
 // with hyphens allowed only inside. Upper case is allowed: hostnames are case-insensitive.
 std::string check_host_name(std::string_view host, std::string_view domain) {
-  if (host.empty()) return "registry domain " + quote(domain) + " has no host name before ':'";
+  if (host.empty()) return "registry domain " + quoted(domain) + " has no host name before ':'";
   std::size_t component_start = 0;
   while (true) {
     const std::size_t dot = host.find('.', component_start);
     const std::string_view component = host.substr(
         component_start, dot == std::string_view::npos ? host.npos : dot - component_start);
-    if (component.empty()) return "registry domain " + quote(domain) + " has an empty component";
+    if (component.empty()) return "registry domain " + quoted(domain) + " has an empty component";
     for (const char c : component) {
       if (!is_alnum(c) && c != '-') {
-        return "registry domain " + quote(domain) + " has an invalid character " + quote_char(c);
+        return "registry domain " + quoted(domain) + " has an invalid character " + quoted_char(c);
       }
     }
     if (component.front() == '-' || component.back() == '-') {
-      return "registry domain component " + quote(component) + " must not start or end with '-'";
+      return "registry domain component " + quoted(component) + " must not start or end with '-'";
     }
     if (dot == std::string_view::npos) return {};
     component_start = dot + 1;
@@ -100,19 +84,19 @@ std::string check_domain(std::string_view domain) {
   if (domain.front() == '[') {
     const std::size_t close = domain.find(']');
     if (close == std::string_view::npos) {
-      return "registry domain " + quote(domain) + " has an unclosed '['";
+      return "registry domain " + quoted(domain) + " has an unclosed '['";
     }
     const std::string_view address = domain.substr(1, close - 1);
-    if (address.empty()) return "registry domain " + quote(domain) + " has an empty IPv6 address";
+    if (address.empty()) return "registry domain " + quoted(domain) + " has an empty IPv6 address";
     for (const char c : address) {
       if (!is_hex(c) && c != ':') {
-        return "IPv6 address in registry domain " + quote(domain) + " has an invalid character " +
-               quote_char(c);
+        return "IPv6 address in registry domain " + quoted(domain) + " has an invalid character " +
+               quoted_char(c);
       }
     }
     after_host = domain.substr(close + 1);
     if (!after_host.empty() && after_host.front() != ':') {
-      return "registry domain " + quote(domain) + " has " + quote_char(after_host.front()) +
+      return "registry domain " + quoted(domain) + " has " + quoted_char(after_host.front()) +
              " after the IPv6 address where only ':port' may follow";
     }
   } else {
@@ -123,9 +107,9 @@ std::string check_domain(std::string_view domain) {
   }
   if (after_host.empty()) return {};
   const std::string_view port = after_host.substr(1);  // drop the ':'
-  if (port.empty()) return "registry domain " + quote(domain) + " has an empty port after ':'";
+  if (port.empty()) return "registry domain " + quoted(domain) + " has an empty port after ':'";
   if (!std::all_of(port.begin(), port.end(), is_digit)) {
-    return "registry port " + quote(port) + " in " + quote(domain) + " must be digits only";
+    return "registry port " + quoted(port) + " in " + quoted(domain) + " must be digits only";
   }
   return {};
 }
@@ -145,24 +129,24 @@ std::string check_path_component(std::string_view component, std::string_view pa
       const std::size_t separator_start = i;
       while (i + 1 < component.size() && is_path_separator_char(component[i + 1])) ++i;
       if (separator_start == 0) {
-        return "path component " + quote(component) +
+        return "path component " + quoted(component) +
                " must start with a lowercase letter or digit";
       }
       if (i + 1 == component.size()) {
-        return "path component " + quote(component) + " must end with a lowercase letter or digit";
+        return "path component " + quoted(component) + " must end with a lowercase letter or digit";
       }
       const std::string_view separator = component.substr(separator_start, i - separator_start + 1);
       if (!is_valid_path_separator(separator)) {
-        return "path component " + quote(component) + " has an invalid separator " +
-               quote(separator) + " (allowed: '.', '_', '__' or a run of '-')";
+        return "path component " + quoted(component) + " has an invalid separator " +
+               quoted(separator) + " (allowed: '.', '_', '__' or a run of '-')";
       }
       continue;
     }
     if (is_upper(c)) {
-      return "repository path " + quote(path) + " has an uppercase character " + quote_char(c) +
+      return "repository path " + quoted(path) + " has an uppercase character " + quoted_char(c) +
              "; repository names must be lowercase";
     }
-    return "repository path " + quote(path) + " has an invalid character " + quote_char(c);
+    return "repository path " + quoted(path) + " has an invalid character " + quoted_char(c);
   }
   return {};
 }
@@ -179,7 +163,7 @@ std::string check_path(std::string_view path) {
     const std::size_t slash = path.find('/', component_start);
     const std::string_view component = path.substr(
         component_start, slash == std::string_view::npos ? path.npos : slash - component_start);
-    if (component.empty()) return "repository path " + quote(path) + " has an empty component";
+    if (component.empty()) return "repository path " + quoted(path) + " has an empty component";
     std::string error = check_path_component(component, path);
     if (!error.empty()) return error;
     if (slash == std::string_view::npos) return {};
@@ -198,10 +182,10 @@ std::string check_tag(std::string_view tag) {
     const char c = tag[i];
     if (is_word_char(c)) continue;
     if (c == '.' || c == '-') {
-      if (i == 0) return "tag " + quote(tag) + " must start with a letter, digit or '_'";
+      if (i == 0) return "tag " + quoted(tag) + " must start with a letter, digit or '_'";
       continue;
     }
-    return "tag " + quote(tag) + " has an invalid character " + quote_char(c);
+    return "tag " + quoted(tag) + " has an invalid character " + quoted_char(c);
   }
   return {};
 }
@@ -229,54 +213,6 @@ const KnownDigestAlgorithm* find_known_digest_algorithm(std::string_view algorit
   return nullptr;
 }
 
-// digest := algorithm ':' hex
-std::string check_digest(std::string_view digest) {
-  if (digest.empty()) return "digest is empty after '@'";
-  const std::size_t colon = digest.find(':');
-  if (colon == std::string_view::npos) {
-    return "digest " + quote(digest) + " has no ':' between algorithm and hex value";
-  }
-  const std::string_view algorithm = digest.substr(0, colon);
-  const std::string_view hex = digest.substr(colon + 1);
-  if (algorithm.empty()) return "digest " + quote(digest) + " has no algorithm before ':'";
-  if (!is_well_formed_digest_algorithm(algorithm)) {
-    return "digest algorithm " + quote(algorithm) +
-           " is malformed (expected letters and digits joined by '+', '.', '_' or '-')";
-  }
-
-  const KnownDigestAlgorithm* known = find_known_digest_algorithm(algorithm);
-  if (known == nullptr) {
-    // "SHA256" would otherwise slip through as an unknown algorithm with relaxed rules, while
-    // runtimes reject it.
-    for (const KnownDigestAlgorithm& candidate : kKnownDigestAlgorithms) {
-      if (equals_ignoring_case(candidate.name, algorithm)) {
-        return "digest algorithm " + quote(algorithm) + " must be written in lowercase " +
-               quote(candidate.name);
-      }
-    }
-  }
-
-  for (const char c : hex) {
-    if (known != nullptr && is_upper_hex(c)) {
-      return std::string(algorithm) + " digest has an uppercase hex character " + quote_char(c) +
-             "; it must be lowercase";
-    }
-    if (!is_hex(c)) {
-      return std::string(algorithm) + " digest has an invalid hex character " + quote_char(c);
-    }
-  }
-  if (known != nullptr && hex.size() != known->hex_length) {
-    return std::string(algorithm) + " digest must have " + std::to_string(known->hex_length) +
-           " hex characters, got " + std::to_string(hex.size());
-  }
-  if (known == nullptr && hex.size() < kMinDigestHexLength) {
-    return std::string(algorithm) + " digest must have at least " +
-           std::to_string(kMinDigestHexLength) + " hex characters, got " +
-           std::to_string(hex.size());
-  }
-  return {};
-}
-
 // Upstream treats the first component as a registry only when it looks like a host: it has a
 // '.' (example.com, 10.0.0.1) or a ':' (host:5000, [::1]) or is "localhost". Everything else
 // ("team/app") is part of the repository path on the default registry.
@@ -293,6 +229,54 @@ bool is_image_identifier(std::string_view text) {
 ImageParseResult failure(std::string message) { return {std::nullopt, std::move(message)}; }
 
 }  // namespace
+
+// digest := algorithm ':' hex
+std::string digest_error(std::string_view digest) {
+  if (digest.empty()) return "digest is empty after '@'";
+  const std::size_t colon = digest.find(':');
+  if (colon == std::string_view::npos) {
+    return "digest " + quoted(digest) + " has no ':' between algorithm and hex value";
+  }
+  const std::string_view algorithm = digest.substr(0, colon);
+  const std::string_view hex = digest.substr(colon + 1);
+  if (algorithm.empty()) return "digest " + quoted(digest) + " has no algorithm before ':'";
+  if (!is_well_formed_digest_algorithm(algorithm)) {
+    return "digest algorithm " + quoted(algorithm) +
+           " is malformed (expected letters and digits joined by '+', '.', '_' or '-')";
+  }
+
+  const KnownDigestAlgorithm* known = find_known_digest_algorithm(algorithm);
+  if (known == nullptr) {
+    // "SHA256" would otherwise slip through as an unknown algorithm with relaxed rules, while
+    // runtimes reject it.
+    for (const KnownDigestAlgorithm& candidate : kKnownDigestAlgorithms) {
+      if (equals_ignoring_case(candidate.name, algorithm)) {
+        return "digest algorithm " + quoted(algorithm) + " must be written in lowercase " +
+               quoted(candidate.name);
+      }
+    }
+  }
+
+  for (const char c : hex) {
+    if (known != nullptr && is_upper_hex(c)) {
+      return std::string(algorithm) + " digest has an uppercase hex character " + quoted_char(c) +
+             "; it must be lowercase";
+    }
+    if (!is_hex(c)) {
+      return std::string(algorithm) + " digest has an invalid hex character " + quoted_char(c);
+    }
+  }
+  if (known != nullptr && hex.size() != known->hex_length) {
+    return std::string(algorithm) + " digest must have " + std::to_string(known->hex_length) +
+           " hex characters, got " + std::to_string(hex.size());
+  }
+  if (known == nullptr && hex.size() < kMinDigestHexLength) {
+    return std::string(algorithm) + " digest must have at least " +
+           std::to_string(kMinDigestHexLength) + " hex characters, got " +
+           std::to_string(hex.size());
+  }
+  return {};
+}
 
 std::string ImageRef::familiar_name() const {
   if (domain.empty()) return path;
@@ -343,10 +327,10 @@ ImageParseResult parse_image_reference(std::string_view text) {
     if (std::string error = check_tag(tag); !error.empty()) return failure(std::move(error));
   }
   if (has_digest) {
-    if (std::string error = check_digest(digest); !error.empty()) return failure(std::move(error));
+    if (std::string error = digest_error(digest); !error.empty()) return failure(std::move(error));
   }
   if (is_image_identifier(text)) {
-    return failure("repository name " + quote(text) +
+    return failure("repository name " + quoted(text) +
                    " is a 64-character hex image ID, not a repository name");
   }
 

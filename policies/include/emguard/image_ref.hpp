@@ -39,6 +39,10 @@ struct ImageParseResult {
 // / 128 lowercase hex characters; other well-formed algorithms need at least 32 hex characters.
 ImageParseResult parse_image_reference(std::string_view text);
 
+// What is wrong with a content digest ("sha256:<64 hex>"), or "" when it is valid. sha256,
+// sha384 and sha512 need their exact lengths in lowercase hex; other algorithms at least 32.
+std::string digest_error(std::string_view digest);
+
 // How firmly a reference pins the image that will run.
 enum class PinState {
   Digest,      // has a digest (with or without a tag): content-addressed

@@ -1,0 +1,550 @@
+#include "emguard/version_pin.hpp"
+
+#include "emguard/text.hpp"
+
+#include "emguard/image_ref.hpp"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+// The semver grammar below follows github.com/Masterminds/semver/v3, which Helm, Flux
+// (HelmChart, OCIRepository spec.ref.semver) and Argo CD (Helm targetRevision, git tag
+// tracking) all use. Rules taken from its constraints.go and version.go (NewConstraint,
+// parseConstraint, rewriteRange, isX, NewVersion) and README "Checking Version Constraints":
+//  * A constraint string is split on "||" into alternatives; an alternative is a list of
+//    constraints separated by whitespace or a comma (ANDed). An empty alternative is an error.
+//  * Each constraint is an optional operator -- "", "=", "!=", ">", "<", ">=", "=>", "<=",
+//    "=<", "~", "~>", "^" -- optional whitespace, then a version: an optional lowercase 'v',
+//    one to three dot-separated segments, each digits or one of 'x', 'X', '*', then an optional
+//    "-prerelease" and "+metadata" of [0-9A-Za-z-] identifiers separated by '.'. A fourth
+//    segment ("1.2.3.4") is an error (Masterminds issue 185). Numeric prerelease identifiers
+//    must not have leading zeros (validatePrerelease); numbers must fit in 64 bits.
+//  * "a - b" (whitespace on both sides of '-') is a hyphen range, rewritten to ">= a, <= b".
+//  * With no operator or "=", a version with a wildcard or missing segment is "dirty" and is
+//    checked as tilde: "1.2" and "1.2.x" mean >=1.2.0 <1.3.0, "1" and "1.x" mean 1.x, "*" means
+//    any release. Only a full X.Y.Z with no operator or "=" matches one version.
+//  * "~1.2.3" / "~1.2" allow new patch releases, "~1" new minor releases; "^1.2.3" allows new
+//    minor releases, "^0.2.3" new patch releases, "^0.0.3" only 0.0.3.
+// Argo CD's git client (util/git/client.go lsRemote) takes a 40-hex revision as a commit SHA,
+// then tries the revision as a semver constraint over tags (so "v1.2" is the range 1.2.x, and
+// "v1.2.3" is exactly tag v1.2.3/1.2.3), then ref names (HEAD, branches, tags), and finally
+// treats 7..40 hex characters as a truncated commit SHA. Empty means HEAD.
+
+namespace emguard {
+namespace {
+
+constexpr std::size_t kMaxOciTagLength = 128;
+constexpr std::size_t kFullShaLength = 40;
+constexpr std::size_t kMinShortShaLength = 7;
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
+bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+bool is_alnum(char c) { return is_lower(c) || is_upper(c) || is_digit(c); }
+bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+bool is_wildcard(char c) { return c == 'x' || c == 'X' || c == '*'; }
+bool is_identifier_char(char c) { return is_alnum(c) || c == '-'; }
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+  return text;
+}
+
+bool all_of(std::string_view text, bool (*predicate)(char)) {
+  for (const char c : text) {
+    if (!predicate(c)) return false;
+  }
+  return true;
+}
+
+bool equals_ignoring_case(std::string_view left, std::string_view right) {
+  if (left.size() != right.size()) return false;
+  for (std::size_t i = 0; i < left.size(); ++i) {
+    char a = left[i];
+    char b = right[i];
+    if (is_upper(a)) a = static_cast<char>(a - 'A' + 'a');
+    if (is_upper(b)) b = static_cast<char>(b - 'A' + 'a');
+    if (a != b) return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Masterminds/semver constraint scanner.
+
+struct Term {
+  std::string_view op;      // as written: "", "=", "!=", ">", ... ; "-" for a hyphen range
+  int segments = 0;         // 1..3 segments written
+  int wildcard_at = -1;     // index of the first wildcard segment, -1 for none
+  std::uint64_t major = 0;  // 0 when wildcard
+  std::uint64_t minor = 0;  // 0 when absent or wildcard
+  std::uint64_t patch = 0;  // 0 when absent or wildcard
+
+  // Missing or wildcard segments: checked as a range even without an operator.
+  bool dirty() const { return wildcard_at >= 0 || segments < 3; }
+};
+
+struct ConstraintSummary {
+  int alternatives = 0;
+  int terms = 0;
+  bool hyphen = false;
+  Term first;
+  std::string ops;  // distinct operators in order of appearance, ", "-joined; "" shown as "="
+};
+
+class ConstraintScanner {
+ public:
+  explicit ConstraintScanner(std::string_view text) : text_(text) {}
+
+  // Returns an error phrase, or nothing when `text_` is a valid constraint.
+  std::optional<std::string> scan(ConstraintSummary& summary) {
+    std::size_t start = 0;
+    while (true) {
+      const std::size_t bar = text_.find("||", start);
+      const std::size_t end = bar == std::string_view::npos ? text_.size() : bar;
+      if (auto error = scan_alternative(text_.substr(start, end - start), summary)) return error;
+      ++summary.alternatives;
+      if (bar == std::string_view::npos) return std::nullopt;
+      start = bar + 2;
+    }
+  }
+
+ private:
+  std::optional<std::string> scan_alternative(std::string_view alt, ConstraintSummary& summary) {
+    alt_ = alt;
+    pos_ = 0;
+    skip_space();
+    if (pos_ == alt_.size()) return std::string("an alternative around \"||\" is empty");
+    while (true) {
+      Term term;
+      if (auto error = scan_term(term)) return error;
+      const std::size_t spaces = skip_space();
+      if (term.op.empty() && spaces > 0 && pos_ + 1 < alt_.size() && alt_[pos_] == '-' &&
+          is_space(alt_[pos_ + 1])) {
+        // Hyphen range "a - b": the upper bound is a bare version.
+        ++pos_;
+        skip_space();
+        Term upper;
+        if (auto error = scan_version(upper)) return error;
+        term.op = "-";
+        summary.hyphen = true;
+        skip_space();
+      }
+      record(term, summary);
+      if (pos_ == alt_.size()) return std::nullopt;
+      // scan_version only stops at the end, whitespace or ',', so a term always follows a
+      // separator here.
+      if (alt_[pos_] == ',') {
+        ++pos_;
+        skip_space();
+        if (pos_ == alt_.size()) return std::string("nothing follows the last ','");
+      }
+    }
+  }
+
+  static void record(const Term& term, ConstraintSummary& summary) {
+    if (summary.terms == 0) summary.first = term;
+    ++summary.terms;
+    const std::string_view shown = term.op.empty() ? std::string_view("=") : term.op;
+    if (term.op == "-") return;  // reported as a hyphen range, not as an operator
+    // Distinct operators; the list is short, so a linear search is fine.
+    std::size_t at = 0;
+    while (at < summary.ops.size()) {
+      const std::size_t comma = summary.ops.find(", ", at);
+      const std::size_t stop = comma == std::string::npos ? summary.ops.size() : comma;
+      if (std::string_view(summary.ops).substr(at, stop - at) == shown) return;
+      at = comma == std::string::npos ? summary.ops.size() : comma + 2;
+    }
+    if (!summary.ops.empty()) summary.ops += ", ";
+    summary.ops += shown;
+  }
+
+  std::optional<std::string> scan_term(Term& term) {
+    static constexpr std::array<std::string_view, 11> kOperators = {
+        "!=", ">=", "=>", "<=", "=<", "~>", "=", ">", "<", "~", "^"};
+    for (const std::string_view op : kOperators) {
+      if (alt_.substr(pos_, op.size()) == op) {
+        term.op = op;
+        pos_ += op.size();
+        break;
+      }
+    }
+    skip_space();
+    if (pos_ == alt_.size()) {
+      return "operator \"" + std::string(term.op) + "\" has no version after it";
+    }
+    return scan_version(term);
+  }
+
+  std::optional<std::string> scan_version(Term& term) {
+    if (pos_ < alt_.size() && alt_[pos_] == 'v') ++pos_;
+    for (int segment = 0; segment < 3; ++segment) {
+      if (segment > 0) {
+        if (pos_ + 1 >= alt_.size() || alt_[pos_] != '.' ||
+            !(is_digit(alt_[pos_ + 1]) || is_wildcard(alt_[pos_ + 1]))) {
+          break;
+        }
+        ++pos_;
+      }
+      if (pos_ == alt_.size()) return std::string("a version is missing");
+      if (is_wildcard(alt_[pos_])) {
+        ++pos_;
+        if (term.wildcard_at < 0) term.wildcard_at = segment;
+      } else if (is_digit(alt_[pos_])) {
+        std::uint64_t number = 0;
+        const std::size_t begin = pos_;
+        while (pos_ < alt_.size() && is_digit(alt_[pos_])) {
+          const auto digit = static_cast<std::uint64_t>(alt_[pos_] - '0');
+          if (number > (UINT64_MAX - digit) / 10) {
+            return "number " + quoted(alt_.substr(begin, 24)) + " is too large";
+          }
+          number = number * 10 + digit;
+          ++pos_;
+        }
+        if (term.wildcard_at < 0) {
+          if (segment == 0) term.major = number;
+          if (segment == 1) term.minor = number;
+          if (segment == 2) term.patch = number;
+        }
+      } else {
+        return "expected a version number at " + rest();
+      }
+      term.segments = segment + 1;
+    }
+    if (pos_ < alt_.size() && alt_[pos_] == '-') {
+      ++pos_;
+      if (auto error = scan_identifiers("prerelease", true)) return error;
+    }
+    if (pos_ < alt_.size() && alt_[pos_] == '+') {
+      ++pos_;
+      if (auto error = scan_identifiers("build metadata", false)) return error;
+    }
+    if (pos_ < alt_.size() && !is_space(alt_[pos_]) && alt_[pos_] != ',') {
+      if (alt_[pos_] == '.' && term.segments == 3) {
+        return std::string("a version has at most three numbers (major.minor.patch)");
+      }
+      return "unexpected " + quoted_char(alt_[pos_]) + " in the version";
+    }
+    return std::nullopt;
+  }
+
+  // Dot-separated, non-empty [0-9A-Za-z-] identifiers.
+  std::optional<std::string> scan_identifiers(std::string_view what, bool numeric_rules) {
+    while (true) {
+      const std::size_t begin = pos_;
+      while (pos_ < alt_.size() && is_identifier_char(alt_[pos_])) ++pos_;
+      const std::string_view identifier = alt_.substr(begin, pos_ - begin);
+      if (identifier.empty()) return std::string(what) + " has an empty identifier";
+      if (numeric_rules && identifier.size() > 1 && identifier[0] == '0' &&
+          all_of(identifier, is_digit)) {
+        return std::string(what) + " identifier " + quoted(identifier) + " has a leading zero";
+      }
+      if (pos_ < alt_.size() && alt_[pos_] == '.') {
+        ++pos_;
+        continue;
+      }
+      return std::nullopt;
+    }
+  }
+
+  std::size_t skip_space() {
+    const std::size_t begin = pos_;
+    while (pos_ < alt_.size() && is_space(alt_[pos_])) ++pos_;
+    return pos_ - begin;
+  }
+
+  std::string rest() const { return quoted(alt_.substr(pos_)); }
+
+  std::string_view text_;
+  std::string_view alt_;
+  std::size_t pos_ = 0;
+};
+
+// "1.2.x"-style spelling of what a dirty version stands for.
+std::string dirty_spelling(const Term& term) {
+  if (term.wildcard_at == 0) return "*";
+  if (term.wildcard_at == 1 || term.segments == 1) return std::to_string(term.major) + ".x";
+  return std::to_string(term.major) + "." + std::to_string(term.minor) + ".x";
+}
+
+// What a dirty "=" version follows.
+std::string_view dirty_follows(const Term& term) {
+  if (term.wildcard_at == 0) return "it matches every release";
+  if (term.wildcard_at == 1 || term.segments == 1) return "it follows new minor and patch releases";
+  return "it follows new patch releases";
+}
+
+// Classifies a parsed constraint. `shown` is the shown value.
+VersionPinResult classify_constraint(const ConstraintSummary& summary, const std::string& shown) {
+  if (summary.alternatives > 1) {
+    return {VersionPin::Range, shown + " is a semver range with " +
+                                   std::to_string(summary.alternatives) +
+                                   " alternatives (||): it follows new releases in any of them"};
+  }
+  if (summary.hyphen) {
+    return {VersionPin::Range,
+            shown + " is a hyphen range: it follows new releases between its bounds"};
+  }
+  if (summary.terms > 1) {
+    return {VersionPin::Range, shown + " is a semver range (" + summary.ops +
+                                   "): it follows new releases within its bounds"};
+  }
+  const Term& term = summary.first;
+  const std::string_view op = term.op;
+  if (op.empty() || op == "=") {
+    if (!term.dirty()) return {VersionPin::Exact, shown + " is an exact version"};
+    if (term.wildcard_at >= 0) {
+      return {VersionPin::Wildcard, shown + " is a wildcard: " + std::string(dirty_follows(term))};
+    }
+    return {VersionPin::Range, shown + " is a partial version, read as the range " +
+                                   dirty_spelling(term) + ": " + std::string(dirty_follows(term))};
+  }
+  const std::string prefix = shown + " is a semver range (";
+  if (op == "~" || op == "~>") {
+    std::string_view follows = "it follows new patch releases";
+    if (term.wildcard_at == 0 ||
+        (!term.dirty() && term.major == 0 && term.minor == 0 && term.patch == 0)) {
+      follows = "it matches every release";  // "~0.0.0" is a special case for ">=0.0.0"
+    } else if (term.wildcard_at == 1 || term.segments == 1) {
+      follows = "it follows new minor releases";
+    }
+    return {VersionPin::Range, prefix + "tilde): " + std::string(follows)};
+  }
+  if (op == "^") {
+    std::string follows = "it follows new minor releases";
+    if (term.wildcard_at == 0) {
+      follows = "it matches every release";
+    } else if (term.major == 0 && term.wildcard_at != 1 && term.segments > 1) {
+      if (term.minor > 0 || term.wildcard_at == 2 || term.segments == 2) {
+        follows = "it follows new patch releases";
+      } else {
+        follows = "it matches only 0.0." + std::to_string(term.patch) +
+                  ", so write that exact version instead";
+      }
+    }
+    return {VersionPin::Range, prefix + "caret): " + follows};
+  }
+  if (op == "!=") {
+    return {VersionPin::Range, prefix + "!=): it follows every other release"};
+  }
+  if (op[0] == '>' || op == "=>") {
+    return {VersionPin::Range,
+            prefix + std::string(op) + "): it has no upper bound and follows every newer release"};
+  }
+  return {VersionPin::Range,
+          prefix + std::string(op) + "): it follows new releases below its bound"};
+}
+
+// Runs the scanner; Invalid with the scanner's phrase when the text is not a constraint.
+VersionPinResult classify_semver(std::string_view value, std::string_view what) {
+  ConstraintSummary summary;
+  const std::string shown = quoted(value);
+  if (auto error = ConstraintScanner(value).scan(summary)) {
+    return {VersionPin::Invalid, shown + " is not a valid " + std::string(what) + ": " + *error};
+  }
+  return classify_constraint(summary, shown);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Git revisions.
+
+// A subset of `git check-ref-format`: the characters and sequences git refuses in ref names.
+std::optional<std::string> git_ref_error(std::string_view ref) {
+  for (const char c : ref) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f || c == ' ' || c == '~' || c == '^' || c == ':' || c == '?' ||
+        c == '*' || c == '[' || c == '\\') {
+      return "it contains " + quoted_char(c);
+    }
+  }
+  if (ref.find("..") != std::string_view::npos) return std::string("it contains \"..\"");
+  if (ref.find("@{") != std::string_view::npos) return std::string("it contains \"@{\"");
+  if (ref.find("//") != std::string_view::npos) return std::string("it contains \"//\"");
+  if (ref == "@") return std::string("\"@\" alone is not a ref name");
+  if (ref.front() == '/' || ref.back() == '/') {
+    return std::string("it starts or ends with '/'");
+  }
+  if (ref.back() == '.') return std::string("it ends with '.'");
+  std::size_t start = 0;
+  while (start <= ref.size()) {
+    const std::size_t slash = ref.find('/', start);
+    const std::size_t end = slash == std::string_view::npos ? ref.size() : slash;
+    const std::string_view component = ref.substr(start, end - start);
+    if (!component.empty() && component.front() == '.') {
+      return "component " + quoted(component) + " starts with '.'";
+    }
+    if (component.size() >= 5 && component.substr(component.size() - 5) == ".lock") {
+      return "component " + quoted(component) + " ends with \".lock\"";
+    }
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return std::nullopt;
+}
+
+// True when a tag name parses as one full version (NewVersion-style, optional 'v').
+bool is_exact_version(std::string_view text) {
+  ConstraintSummary summary;
+  if (text.empty() || text.front() == '=' || text.front() == '<' || text.front() == '>' ||
+      text.front() == '~' || text.front() == '^' || text.front() == '!') {
+    return false;
+  }
+  if (ConstraintScanner(text).scan(summary)) return false;
+  return summary.alternatives == 1 && summary.terms == 1 && !summary.hyphen &&
+         !summary.first.dirty();
+}
+
+VersionPinResult classify_git_revision(std::string_view value) {
+  const std::string shown = quoted(value);
+  if (value.empty()) {
+    return {VersionPin::Empty, "an empty targetRevision means HEAD: it follows the latest commit"};
+  }
+  if (all_of(value, is_hex) && value.size() >= kMinShortShaLength &&
+      value.size() <= kFullShaLength) {
+    if (value.size() == kFullShaLength) return {VersionPin::Exact, shown + " is a commit SHA"};
+    return {VersionPin::Exact, shown + " is a short commit SHA"};
+  }
+  if (value == "HEAD") return {VersionPin::Branch, shown + " follows the latest commit"};
+  constexpr std::string_view kHeads = "refs/heads/";
+  constexpr std::string_view kTags = "refs/tags/";
+  if (value.substr(0, kHeads.size()) == kHeads) {
+    if (auto error = git_ref_error(value)) {
+      return {VersionPin::Invalid, shown + " is not a valid git ref name: " + *error};
+    }
+    return {VersionPin::Branch, shown + " is a branch: it follows new commits"};
+  }
+  if (value.substr(0, kTags.size()) == kTags) {
+    if (auto error = git_ref_error(value)) {
+      return {VersionPin::Invalid, shown + " is not a valid git ref name: " + *error};
+    }
+    if (is_exact_version(value.substr(kTags.size()))) {
+      return {VersionPin::Exact, shown + " is an exact version tag"};
+    }
+    return {VersionPin::Branch,
+            shown + " is a tag that does not name a version: such tags are moved to new commits"};
+  }
+  ConstraintSummary summary;
+  if (!ConstraintScanner(value).scan(summary)) {
+    VersionPinResult result = classify_constraint(summary, shown);
+    if (result.pin == VersionPin::Exact) result.reason = shown + " is an exact version tag";
+    return result;
+  }
+  if (auto error = git_ref_error(value)) {
+    return {VersionPin::Invalid,
+            shown + " is neither a semver constraint nor a valid git ref name: " + *error};
+  }
+  return {VersionPin::Branch,
+          shown + " is a branch name (or another ref that moves): it follows new commits"};
+}
+
+// ---------------------------------------------------------------------------------------------
+// OCI references.
+
+VersionPinResult classify_oci_digest(std::string_view value) {
+  const std::string shown = quoted(value);
+  if (value.empty()) {
+    return {VersionPin::Empty,
+            "an empty digest selects nothing: Flux falls back to semver, tag or \"latest\""};
+  }
+  // One digest grammar for images and OCI sources: the image reference parser's.
+  if (const std::string error = digest_error(value); !error.empty()) {
+    return {VersionPin::Invalid, shown + " is not a valid digest: " + error};
+  }
+  return {VersionPin::Digest, shown + " is a content digest"};
+}
+
+VersionPinResult classify_oci_tag(std::string_view value) {
+  const std::string shown = quoted(value);
+  if (value.empty()) return {VersionPin::Empty, "an empty tag means \"latest\""};
+  // tag := [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
+  if (value.size() > kMaxOciTagLength) {
+    return {VersionPin::Invalid, shown + " is not a valid tag: it is longer than " +
+                                     std::to_string(kMaxOciTagLength) + " characters"};
+  }
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    const bool word = is_alnum(c) || c == '_';
+    if (!word && (i == 0 || (c != '.' && c != '-'))) {
+      return {VersionPin::Invalid,
+              shown + " is not a valid tag: " + quoted_char(c) +
+                  (i == 0 ? " cannot start a tag" : " is not allowed in a tag")};
+    }
+  }
+  if (equals_ignoring_case(value, "latest")) {
+    return {VersionPin::Branch, shown + " is moved to every new push"};
+  }
+  return {VersionPin::Exact, shown + " is a fixed tag"};
+}
+
+}  // namespace
+
+VersionPinResult classify_version(VersionField field, std::string_view value) {
+  value = trim(value);
+  switch (field) {
+    case VersionField::HelmChartVersion:
+      if (value.empty()) {
+        return {VersionPin::Empty, "an empty chart version selects the latest chart version"};
+      }
+      return classify_semver(value, "chart version or semver constraint");
+    case VersionField::GitRevision:
+      return classify_git_revision(value);
+    case VersionField::OciTag:
+      return classify_oci_tag(value);
+    case VersionField::OciSemver:
+      if (value.empty()) {
+        return {VersionPin::Empty,
+                "an empty semver constraint selects nothing: Flux falls back to the tag or "
+                "\"latest\""};
+      }
+      return classify_semver(value, "semver constraint");
+    case VersionField::OciDigest:
+      return classify_oci_digest(value);
+  }
+  return {VersionPin::Invalid, "unknown version field"};
+}
+
+std::string_view version_pin_name(VersionPin pin) {
+  switch (pin) {
+    case VersionPin::Exact:
+      return "Exact";
+    case VersionPin::Digest:
+      return "Digest";
+    case VersionPin::Range:
+      return "Range";
+    case VersionPin::Wildcard:
+      return "Wildcard";
+    case VersionPin::Branch:
+      return "Branch";
+    case VersionPin::Empty:
+      return "Empty";
+    case VersionPin::Invalid:
+      return "Invalid";
+  }
+  return "Unknown";
+}
+
+std::string_view version_field_name(VersionField field) {
+  switch (field) {
+    case VersionField::HelmChartVersion:
+      return "HelmChartVersion";
+    case VersionField::GitRevision:
+      return "GitRevision";
+    case VersionField::OciTag:
+      return "OciTag";
+    case VersionField::OciSemver:
+      return "OciSemver";
+    case VersionField::OciDigest:
+      return "OciDigest";
+  }
+  return "Unknown";
+}
+
+}  // namespace emguard
