@@ -64,7 +64,7 @@ TEST(ConfigDefault, LoadsWithDocumentedValues) {
   EXPECT_EQ(config.wait_resources.requests,
             (std::map<std::string, std::string>{{"cpu", "10m"}, {"memory", "16Mi"}}));
   EXPECT_EQ(config.wait_resources.limits,
-            (std::map<std::string, std::string>{{"cpu", "200m"}, {"memory", "64Mi"}}));
+            (std::map<std::string, std::string>{{"cpu", "200m"}, {"memory", "128Mi"}}));
 
   std::vector<std::string> names;
   for (const ServiceConfig& service : config.services) names.push_back(service.name);
@@ -130,7 +130,7 @@ TEST(ConfigMerge, MapsMergeListsReplace) {
   EXPECT_EQ(config.backup.storage_size, "50Gi");
   EXPECT_EQ(config.backup.storage_class, "fast");
   EXPECT_EQ(config.wait_resources.limits,
-            (std::map<std::string, std::string>{{"cpu", "1"}, {"memory", "64Mi"}}));
+            (std::map<std::string, std::string>{{"cpu", "1"}, {"memory", "128Mi"}}));
   EXPECT_EQ(config.wait_resources.requests.at("cpu"), "10m");
   ASSERT_EQ(config.services.size(), 1u);  // lists replace
   EXPECT_EQ(config.services[0].name, "api");
