@@ -20,10 +20,34 @@ constexpr std::size_t kMaxNameLength = 63;  // a Job's name ends up in a label v
 struct Target {
   const Document* document;
   const ServiceConfig* service;
-  YAML::Node object;    // edited in place
-  YAML::Node original;  // as it came in
+};
+
+// A matched workload parsed, checked, and with em-guard's earlier additions removed.
+struct Workload {
+  YAML::Node object;
   PodSpecLocation pod;
 };
+
+Workload prepare_workload(YAML::Node object, const Document& document,
+                          const ServiceConfig& service) {
+  std::optional<PodSpecLocation> pod = find_pod_spec(object);
+  if (!pod) {
+    throw InputError(document.location() + ": " + document.header.kind + " " +
+                     document.header.name + " matches service \"" + service.name +
+                     "\" but has no pod spec at " +
+                     std::string(pod_spec_path(document.header.kind)));
+  }
+  for (const char* list : {"initContainers", "volumes"}) {
+    // em-guard prepends to and appends to these lists; anything else would be lost or crash.
+    const YAML::Node items = std::as_const(pod->spec)[list];
+    if (items && !items.IsNull() && !items.IsSequence()) {
+      throw InputError(document.location() + ": " + document.header.kind + " " +
+                       document.header.name + ": " + pod->path + "." + list + " must be a list");
+    }
+  }
+  strip_injected(pod->spec);
+  return {object, std::move(*pod)};
+}
 
 std::string most_common(const std::map<std::string, int>& counts) {
   std::string best;
@@ -161,26 +185,19 @@ std::string service_account_of(const YAML::Node& pod_spec) {
   return "default";
 }
 
-// What the migrating services will run, without em-guard's own additions: the gated Job is
-// named by it, so an unchanged release reuses its completed backup and a second render of
-// em-guard's output names the same Job. JSON with sorted keys makes it independent of layout.
-std::string content_hash(const std::vector<Target>& targets) {
-  Sha256 hash;
-  for (const Target& target : targets) {
-    if (!target.service->migrates) continue;
-    nlohmann::json object = to_json(target.object);
-    nlohmann::json& spec = object[nlohmann::json::json_pointer("/" + [&] {
-      std::string pointer = target.pod.path;
-      std::replace(pointer.begin(), pointer.end(), '.', '/');
-      return pointer;
-    }())];
-    for (const char* list : {"initContainers", "volumes"}) {
-      if (spec.contains(list) && spec[list].empty()) spec.erase(list);
-    }
-    hash.update(object.dump());
-    hash.update("\n");
+// What a migrating service will run, without em-guard's own additions, for the hash that
+// names the gated Job: an unchanged release reuses its completed backup, and a second render
+// of em-guard's output names the same Job. JSON with sorted keys makes it independent of layout.
+void hash_workload(Sha256& hash, const Workload& workload) {
+  nlohmann::json object = to_json(workload.object);
+  std::string pointer = "/" + workload.pod.path;
+  std::replace(pointer.begin(), pointer.end(), '.', '/');
+  nlohmann::json& spec = object[nlohmann::json::json_pointer(pointer)];
+  for (const char* list : {"initContainers", "volumes"}) {
+    if (spec.contains(list) && spec[list].empty()) spec.erase(list);
   }
-  return hash.hex();
+  hash.update(object.dump());
+  hash.update("\n");
 }
 
 BackupPlan plan_backup(const RenderConfig& config, const RenderOptions& options,
@@ -252,8 +269,12 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
   RenderResult result;
   Context context{config, resolve_release(documents, config, options), {}, {}};
 
+  // Two passes over the matched workloads, each holding one parsed tree at a time: the first
+  // checks them and hashes the migrating ones (the gated Job's name, which the second pass
+  // writes into them), the second injects and writes them out.
   std::vector<Target> targets;
   std::vector<bool> drop(documents.size(), false);
+  Sha256 migrating_hash;
   for (const Document& document : documents) {
     if (!document.has_content) continue;
     if (document.header.annotations.count(std::string(kGeneratedAnnotation)) != 0) {
@@ -262,25 +283,9 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
     }
     const ServiceConfig* service = match_service(document.header, config, context.release);
     if (service == nullptr) continue;
-    YAML::Node object = parse_document(document);
-    std::optional<PodSpecLocation> pod = find_pod_spec(object);
-    if (!pod) {
-      throw InputError(document.location() + ": " + document.header.kind + " " +
-                       document.header.name + " matches service \"" + service->name +
-                       "\" but has no pod spec at " +
-                       std::string(pod_spec_path(document.header.kind)));
-    }
-    for (const char* list : {"initContainers", "volumes"}) {
-      // em-guard prepends to and appends to these lists; anything else would be lost or crash.
-      const YAML::Node items = std::as_const(pod->spec)[list];
-      if (items && !items.IsNull() && !items.IsSequence()) {
-        throw InputError(document.location() + ": " + document.header.kind + " " +
-                         document.header.name + ": " + pod->path + "." + list + " must be a list");
-      }
-    }
-    Target target{&document, service, object, YAML::Clone(object), std::move(*pod)};
-    strip_injected(target.pod.spec);
-    targets.push_back(std::move(target));
+    const Workload workload = prepare_workload(parse_document(document), document, *service);
+    if (service->migrates) hash_workload(migrating_hash, workload);
+    targets.push_back({&document, service});
   }
 
   if (targets.empty()) {
@@ -319,7 +324,7 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
           "manifests carry no metadata.namespace; pass --namespace NS (Helm 3: "
           "--post-renderer-args --namespace=NS)");
     }
-    context.backup.content_hash = content_hash(targets);
+    context.backup.content_hash = migrating_hash.hex();
     context.backup.job_name = context.backup.mode == BackupMode::Hook
                                   ? bounded_name(context.release.name, "-em-guard-backup")
                                   : gated_job_name(context);
@@ -346,29 +351,30 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
 
   std::map<std::size_t, std::string> rewritten;
   std::vector<std::string> gate_accounts;
-  for (Target& target : targets) {
+  for (const Target& target : targets) {
     const Document& document = *target.document;
-    const std::vector<std::string> added = inject_waits(target.pod.spec, *target.service, context);
+    YAML::Node object = parse_document(document);
+    const nlohmann::json before = to_json(object);
+    Workload workload = prepare_workload(object, document, *target.service);
+    const std::vector<std::string> added =
+        inject_waits(workload.pod.spec, *target.service, context);
     const std::string what = document.location() + ": " + document.header.kind + " " +
                              document.header.name + " (service " + target.service->name + ")";
     if (context.backup.enabled && context.backup.mode == BackupMode::Gated &&
         target.service->migrates) {
-      gate_accounts.push_back(service_account_of(target.pod.spec));
+      gate_accounts.push_back(service_account_of(workload.pod.spec));
     }
-    if (yaml_equal(target.object, target.original)) {
+    if (to_json(workload.object) == before) {
       result.explanation.push_back(what + ": already has em-guard's init containers; unchanged");
-      target = Target{target.document, target.service, {}, {}, {}};
       continue;
     }
     std::string head(document_head(document));
     // `--- {inline: content}` has no head to keep, but its separator must stay.
     if (head.empty() && !document.separator.empty()) head = "---\n";
     rewritten[document.index] =
-        head + emit_yaml(target.object) + std::string(document_end_marker(document));
+        head + emit_yaml(workload.object) + std::string(document_end_marker(document));
     result.explanation.push_back(what + ": init containers " + join(added) +
                                  " run before the service's own");
-    // The tree is done with: free it now rather than hold every workload's at once.
-    target = Target{target.document, target.service, {}, {}, {}};
   }
   std::sort(gate_accounts.begin(), gate_accounts.end());
   gate_accounts.erase(std::unique(gate_accounts.begin(), gate_accounts.end()), gate_accounts.end());
