@@ -344,20 +344,31 @@ TEST_F(RenderSample, GatedWorkloadsGetTokenVolumesAfterTheirOwn) {
             (std::vector<std::string>{"em-guard-api-token", "em-guard-tmp"}));
 }
 
-TEST_F(RenderSample, InjectedContainersAreRestrictedWithResources) {
-  int checked = 0;
-  for (const OutDoc& document : out()) {
+// Calls visit(document, container, generated) for every container em-guard put in the output:
+// all containers of its generated objects, and the em-guard-* init containers of workloads.
+template <typename Visit>
+void for_each_injected_container(const std::vector<OutDoc>& out, Visit visit) {
+  for (const OutDoc& document : out) {
     if (!document.has_content || !is_pod_bearing_kind(document.kind)) continue;
     const bool generated = annotation(document.node, "em-guard.io/generated") != "<none>";
     const YAML::Node spec = pod_spec(document.node);
     for (const char* list : {"initContainers", "containers"}) {
       if (!spec[list]) continue;
       for (const YAML::Node& item : spec[list]) {
-        const std::string name = item["name"].Scalar();
-        if (!generated && name.rfind("em-guard-", 0) != 0) continue;
+        if (!generated && item["name"].Scalar().rfind("em-guard-", 0) != 0) continue;
+        visit(document, item, generated);
+      }
+    }
+  }
+}
+
+TEST_F(RenderSample, InjectedContainersAreRestrictedWithResources) {
+  int checked = 0;
+  for_each_injected_container(
+      out(), [&](const OutDoc& document, const YAML::Node& item, bool generated) {
         ++checked;
         const YAML::Node security = item["securityContext"];
-        SCOPED_TRACE(document.name + "/" + name);
+        SCOPED_TRACE(document.name + "/" + item["name"].Scalar());
         EXPECT_EQ(to_json(security["allowPrivilegeEscalation"]), false);
         EXPECT_EQ(to_json(security["readOnlyRootFilesystem"]), true);
         EXPECT_EQ(to_json(security["runAsNonRoot"]), true);
@@ -372,9 +383,7 @@ TEST_F(RenderSample, InjectedContainersAreRestrictedWithResources) {
           EXPECT_TRUE(item["resources"][kind]["memory"].IsScalar()) << kind;
         }
         EXPECT_EQ(item["imagePullPolicy"].Scalar(), "IfNotPresent");
-      }
-    }
-  }
+      });
   // 4 + 5 + 5 + 2 + 2 wait containers (governance, assets, utils, keycloak, openfga), 5 + 1 in
   // the Job.
   EXPECT_EQ(checked, 24);
@@ -382,25 +391,15 @@ TEST_F(RenderSample, InjectedContainersAreRestrictedWithResources) {
 
 TEST_F(RenderSample, EveryInjectedImageIsPinned) {
   int images = 0;
-  for (const OutDoc& document : out()) {
-    if (!document.has_content || !is_pod_bearing_kind(document.kind)) continue;
-    const bool generated = annotation(document.node, "em-guard.io/generated") != "<none>";
-    const YAML::Node spec = pod_spec(document.node);
-    for (const char* list : {"initContainers", "containers"}) {
-      if (!spec[list]) continue;
-      for (const YAML::Node& item : spec[list]) {
-        if (!generated && item["name"].Scalar().rfind("em-guard-", 0) != 0) continue;
-        const std::string image = item["image"].Scalar();
-        const PinState state = pin_state(parse_image_reference(image));
-        EXPECT_TRUE(state == PinState::ExactTag || state == PinState::Digest) << image;
-        EXPECT_TRUE(image == default_config().image_postgres ||
-                    image == default_config().image_redis ||
-                    image == default_config().image_kubectl || image == default_config().image_http)
-            << image;
-        ++images;
-      }
-    }
-  }
+  for_each_injected_container(out(), [&](const OutDoc&, const YAML::Node& item, bool) {
+    const std::string image = item["image"].Scalar();
+    const PinState state = pin_state(parse_image_reference(image));
+    EXPECT_TRUE(state == PinState::ExactTag || state == PinState::Digest) << image;
+    EXPECT_TRUE(image == default_config().image_postgres || image == default_config().image_redis ||
+                image == default_config().image_kubectl || image == default_config().image_http)
+        << image;
+    ++images;
+  });
   EXPECT_EQ(images, 24);
 }
 
