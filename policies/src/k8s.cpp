@@ -52,12 +52,4 @@ std::optional<PodSpecLocation> find_pod_spec(const YAML::Node& object) {
   return PodSpecLocation{spec, std::string(path)};
 }
 
-YAML::Node pod_template_metadata(const YAML::Node& object) {
-  if (!object.IsMap() || !object["kind"] || !object["kind"].IsScalar()) return {};
-  std::string_view path = pod_spec_path(object["kind"].Scalar());
-  if (path.empty() || path == "spec") return {};
-  path.remove_suffix(std::string_view("spec").size());
-  return walk(object, std::string(path) + "metadata");
-}
-
 }  // namespace emguard

@@ -139,8 +139,7 @@ YAML::Node new_object(std::string_view api_version, std::string_view kind, std::
   return object;
 }
 
-bool strip_injected(YAML::Node pod_spec) {
-  bool found = false;
+void strip_injected(YAML::Node pod_spec) {
   for (const char* list : {"initContainers", "volumes"}) {
     // A const lookup: a missing key must not be inserted (it would fix the key order).
     const YAML::Node items = std::as_const(pod_spec)[list];
@@ -148,9 +147,7 @@ bool strip_injected(YAML::Node pod_spec) {
     YAML::Node kept(YAML::NodeType::Sequence);
     for (const YAML::Node& item : items) {
       const YAML::Node name = item.IsMap() ? item["name"] : YAML::Node();
-      if (name && name.IsScalar() && name.Scalar().rfind(kInjectedPrefix, 0) == 0) {
-        found = true;
-      } else {
+      if (!name || !name.IsScalar() || name.Scalar().rfind(kInjectedPrefix, 0) != 0) {
         kept.push_back(item);
       }
     }
@@ -161,7 +158,6 @@ bool strip_injected(YAML::Node pod_spec) {
       pod_spec[list] = kept;
     }
   }
-  return found;
 }
 
 const ServiceConfig* match_service(const DocumentHeader& header, const RenderConfig& config,

@@ -68,8 +68,8 @@ YAML::Node labels_for(const Release& release, std::string_view component);
 YAML::Node new_object(std::string_view api_version, std::string_view kind, std::string_view name,
                       const Release& release, std::string_view component);
 
-// Removes em-guard's init containers and volumes from a pod spec; true when any were present.
-bool strip_injected(YAML::Node pod_spec);
+// Removes em-guard's init containers and volumes from a pod spec.
+void strip_injected(YAML::Node pod_spec);
 
 // The service in the config whose match selects this document, or nullptr.
 const ServiceConfig* match_service(const DocumentHeader& header, const RenderConfig& config,

@@ -25,7 +25,4 @@ std::optional<PodSpecLocation> find_pod_spec(const YAML::Node& object);
 // The path of the pod spec for a kind ("spec.template.spec"), or empty when it has none.
 std::string_view pod_spec_path(std::string_view kind);
 
-// The pod template's metadata (labels) beside the spec, when the kind has a template.
-YAML::Node pod_template_metadata(const YAML::Node& object);
-
 }  // namespace emguard
