@@ -12,8 +12,16 @@ inline constexpr std::size_t kMaxQuotedLength = 80;
 
 // "text" with `"` and `\` escaped, non-printable bytes as \xNN, cut at kMaxQuotedLength with "...".
 std::string quoted(std::string_view text);
+// For std::string and literals: exact-match non-templates, so that the call is not ambiguous with
+// (or silently resolved to) std::quoted, which argument-dependent lookup also finds.
+inline std::string quoted(const std::string& text) { return quoted(std::string_view(text)); }
+inline std::string quoted(const char* text) { return quoted(std::string_view(text)); }
 
 // 'c', or '\xNN' for a non-printable byte.
 std::string quoted_char(char c);
+
+// Shell-style glob: `*` matches any run of characters (also none), `?` exactly one; everything
+// else literally. `ignore_case` folds ASCII letters.
+bool glob_match(std::string_view pattern, std::string_view text, bool ignore_case = false);
 
 }  // namespace emguard

@@ -1,0 +1,147 @@
+#include "emguard/engine.hpp"
+
+#include <algorithm>
+
+#include "emguard/error.hpp"
+#include "emguard/text.hpp"
+#include "rules.hpp"
+
+namespace emguard {
+namespace {
+
+using nlohmann::json;
+
+std::string string_at(const json& object, const char* key) {
+  const auto found = object.find(key);
+  return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
+}
+
+bool any_glob(const std::vector<std::string>& patterns, std::string_view text) {
+  return std::any_of(patterns.begin(), patterns.end(),
+                     [&](const std::string& pattern) { return glob_match(pattern, text); });
+}
+
+// Every list the exception gives must match; an empty list matches anything.
+bool exception_matches(const PolicyException& exception, std::string_view rule,
+                       const Environment& environment, const ObjectRef& ref,
+                       const rules::Finding& finding) {
+  if (!exception.rules.empty() &&
+      std::find(exception.rules.begin(), exception.rules.end(), rule) == exception.rules.end()) {
+    return false;
+  }
+  auto matches = [](const std::vector<std::string>& patterns, std::string_view text) {
+    return patterns.empty() || any_glob(patterns, text);
+  };
+  if (!exception.images.empty() && finding.image.empty()) return false;
+  return matches(exception.environments, environment.name) &&
+         matches(exception.images, finding.image) && matches(exception.kinds, ref.kind) &&
+         matches(exception.namespaces, ref.namespace_) && matches(exception.names, ref.name);
+}
+
+using RuleFunction = std::vector<rules::Finding> (*)(const rules::RuleInput&);
+
+struct RuleEntry {
+  std::string_view name;
+  RuleFunction check;
+};
+
+constexpr RuleEntry kRules[] = {
+    {kPinnedImages, &rules::check_pinned_images},
+    {kPinnedChartVersions, &rules::check_pinned_chart_versions},
+    {kGatewayConsistency, &rules::check_gateway_consistency},
+};
+
+}  // namespace
+
+ObjectRef ObjectRef::of(const json& object) {
+  ObjectRef ref;
+  if (!object.is_object()) return ref;
+  ref.api_version = string_at(object, "apiVersion");
+  ref.kind = string_at(object, "kind");
+  if (const auto metadata = object.find("metadata");
+      metadata != object.end() && metadata->is_object()) {
+    ref.namespace_ = string_at(*metadata, "namespace");
+    ref.name = string_at(*metadata, "name");
+    // generateName objects have no name until the API server assigns one.
+    if (ref.name.empty()) ref.name = string_at(*metadata, "generateName");
+  }
+  return ref;
+}
+
+std::string ObjectRef::display() const {
+  std::string text = kind.empty() ? std::string("object") : kind;
+  text += ' ';
+  if (!namespace_.empty()) text += namespace_ + "/";
+  text += name.empty() ? std::string("(unnamed)") : name;
+  return text;
+}
+
+std::string_view decision_name(Decision decision) {
+  switch (decision) {
+    case Decision::Deny:
+      return "deny";
+    case Decision::Warn:
+      return "warn";
+    case Decision::Allow:
+      break;
+  }
+  return "allow";
+}
+
+Decision Evaluation::decision() const {
+  Decision decision = Decision::Allow;
+  for (const Violation& violation : violations) {
+    if (violation.mode == Mode::Enforce) return Decision::Deny;
+    if (violation.mode == Mode::Warn) decision = Decision::Warn;
+  }
+  return decision;
+}
+
+Engine::Engine(Policy policy) : policy_(std::move(policy)) {}
+
+Evaluation Engine::evaluate(const json& object, const EvaluationContext& context) const {
+  Evaluation evaluation;
+  if (context.environment == nullptr || !object.is_object()) return evaluation;
+  const Environment& environment = *context.environment;
+  const ObjectRef ref = ObjectRef::of(object);
+  const rules::RuleInput input{object, ref, environment, policy_, context.batch};
+
+  for (const RuleEntry& rule : kRules) {
+    const Mode mode = environment.mode_of(rule.name);
+    if (mode == Mode::Off) continue;
+    std::vector<rules::Finding> findings;
+    try {
+      findings = rule.check(input);
+    } catch (const json::exception& error) {
+      // Rules read every field defensively; this is the last line, so that a shape nobody
+      // foresaw is a clear input error and never a crash of the webhook.
+      throw InputError(ref.display() + ": " + std::string(rule.name) +
+                       " could not read the object: " + error.what());
+    }
+    for (rules::Finding& finding : findings) {
+      std::string expired_note;
+      bool exempt = false;
+      for (const PolicyException& exception : policy_.exceptions()) {
+        if (!exception_matches(exception, rule.name, environment, ref, finding)) continue;
+        if (context.today <= exception.expires) {
+          evaluation.notes.push_back(std::string(rule.name) + ": " + finding.path + " of " +
+                                     ref.display() + " is exempt by exception " +
+                                     emguard::quoted(exception.name) + " until " +
+                                     exception.expires.to_string() + " (" + exception.reason + ")");
+          exempt = true;
+          break;
+        }
+        expired_note = " (Exception " + emguard::quoted(exception.name) + " expired on " +
+                       exception.expires.to_string() +
+                       " and no longer applies: fix this or extend the exception.)";
+      }
+      if (exempt) continue;
+      evaluation.violations.push_back(Violation{std::string(rule.name), mode, ref,
+                                                std::move(finding.path),
+                                                std::move(finding.message) + expired_note});
+    }
+  }
+  return evaluation;
+}
+
+}  // namespace emguard

@@ -1,0 +1,173 @@
+#include "emguard/manifests.hpp"
+
+#include <map>
+
+#include "emguard/error.hpp"
+#include "emguard/stream.hpp"
+#include "emguard/yaml.hpp"
+
+namespace emguard {
+namespace {
+
+using nlohmann::json;
+
+bool is_list_kind(const json& object) {
+  const auto kind = object.find("kind");
+  if (kind == object.end() || !kind->is_string()) return false;
+  const std::string& name = kind->get_ref<const std::string&>();
+  return name.size() >= 4 && name.compare(name.size() - 4, 4, "List") == 0 &&
+         object.contains("items");
+}
+
+// Checks the shape every Kubernetes object has; `where` names it for the message.
+void require_object(const json& object, const std::string& where) {
+  if (!object.is_object()) throw InputError(where + ": expected a Kubernetes object (a mapping)");
+  for (const char* key : {"apiVersion", "kind"}) {
+    const auto found = object.find(key);
+    if (found == object.end() || !found->is_string() ||
+        found->get_ref<const std::string&>().empty()) {
+      throw InputError(where + ": " + key + " is missing or not a string");
+    }
+  }
+  if (const auto metadata = object.find("metadata");
+      metadata != object.end() && !metadata->is_object() && !metadata->is_null()) {
+    throw InputError(where + ": metadata is not a mapping");
+  }
+}
+
+void add_object(std::vector<ManifestObject>& out, json object, ManifestObject where) {
+  if (where.item.empty() && object.is_object() && is_list_kind(object)) {
+    const json& items = object["items"];
+    if (!items.is_array()) throw InputError(where.location() + ": items of a List is not a list");
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      ManifestObject item = where;
+      item.item = "items[" + std::to_string(i) + "]";
+      require_object(items[i], item.location());
+      item.object = items[i];
+      out.push_back(std::move(item));
+    }
+    return;
+  }
+  require_object(object, where.location());
+  where.object = std::move(object);
+  out.push_back(std::move(where));
+}
+
+bool looks_like_json(std::string_view text) {
+  for (const char c : text) {
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+    return c == '{' || c == '[';
+  }
+  return false;
+}
+
+std::size_t line_of(std::string_view text, std::size_t byte) {
+  std::size_t line = 1;
+  for (std::size_t i = 0; i < byte && i < text.size(); ++i) line += text[i] == '\n';
+  return line;
+}
+
+void load_json(std::string_view text, const std::string& file, std::vector<ManifestObject>& out) {
+  json value;
+  try {
+    value = json::parse(text);
+  } catch (const json::parse_error& error) {
+    throw InputError(file + ": line " + std::to_string(line_of(text, error.byte)) +
+                     ": malformed JSON: " + error.what());
+  }
+  ManifestObject where;
+  where.file = file;
+  where.document = 1;
+  if (value.is_array()) {
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      ManifestObject item = where;
+      item.item = "[" + std::to_string(i) + "]";
+      require_object(value[i], item.location());
+      item.object = std::move(value[i]);
+      out.push_back(std::move(item));
+    }
+    return;
+  }
+  add_object(out, std::move(value), std::move(where));
+}
+
+}  // namespace
+
+std::string ManifestObject::location() const {
+  std::string text = file + ": document " + std::to_string(document) + " (";
+  if (!source.empty()) text += "# Source: " + source + ", ";
+  text += "line " + std::to_string(line) + ")";
+  if (!item.empty()) text += ", " + item;
+  return text;
+}
+
+std::vector<ManifestObject> load_manifests(std::string_view text, const std::string& file) {
+  std::vector<ManifestObject> out;
+  if (looks_like_json(text)) {
+    load_json(text, file, out);
+    return out;
+  }
+  std::vector<Document> documents = split_documents(text);
+  for (const Document& document : documents) {
+    if (!document.has_content) continue;
+    ManifestObject where;
+    where.file = file;
+    where.document = document.index + 1;
+    where.line = document.first_line;
+    where.source = std::string(document.source);
+    YAML::Node node;
+    try {
+      node = parse_document(document);
+    } catch (const InputError& error) {
+      throw InputError(file + ": " + error.what());
+    }
+    add_object(out, to_json(node), std::move(where));
+  }
+  return out;
+}
+
+std::vector<BatchResult> evaluate_batch(const Engine& engine,
+                                        const std::vector<ManifestObject>& objects,
+                                        const BatchOptions& options) {
+  EvaluationContext context;
+  context.today = options.today;
+  context.batch.reserve(objects.size());
+  std::map<std::string, std::map<std::string, std::string>> namespace_labels;
+  for (const ManifestObject& item : objects) {
+    context.batch.push_back(&item.object);
+    const ObjectRef ref = ObjectRef::of(item.object);
+    if (ref.kind != "Namespace" || ref.api_version != "v1") continue;
+    auto& labels = namespace_labels[ref.name];
+    const json& metadata = item.object["metadata"];
+    if (const auto found = metadata.find("labels"); found != metadata.end() && found->is_object()) {
+      for (const auto& [key, value] : found->items()) {
+        if (value.is_string()) labels[key] = value.get<std::string>();
+      }
+    }
+  }
+
+  std::vector<BatchResult> results;
+  results.reserve(objects.size());
+  for (const ManifestObject& item : objects) {
+    BatchResult result;
+    result.object = &item;
+    result.environment = options.environment;
+    if (result.environment == nullptr) {
+      const ObjectRef ref = ObjectRef::of(item.object);
+      // A Namespace belongs to the environment its own labels name.
+      const std::string namespace_ =
+          ref.kind == "Namespace" && ref.api_version == "v1"
+              ? ref.name
+              : (ref.namespace_.empty() ? options.default_namespace : ref.namespace_);
+      const auto labels = namespace_labels.find(namespace_);
+      result.environment = engine.policy().environment_for_namespace(
+          namespace_, labels == namespace_labels.end() ? nullptr : &labels->second);
+    }
+    context.environment = result.environment;
+    result.evaluation = engine.evaluate(item.object, context);
+    results.push_back(std::move(result));
+  }
+  return results;
+}
+
+}  // namespace emguard

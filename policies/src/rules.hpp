@@ -1,0 +1,39 @@
+// The rules behind the engine. Each rule looks at one object (with its environment and, in batch
+// mode, the other objects) and reports findings; the engine applies modes and exceptions.
+#pragma once
+
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "emguard/engine.hpp"
+#include "emguard/policy.hpp"
+
+namespace emguard::rules {
+
+struct RuleInput {
+  const nlohmann::json& object;  // a Kubernetes object (JSON form)
+  const ObjectRef& ref;
+  const Environment& environment;
+  const Policy& policy;
+  const std::vector<const nlohmann::json*>& batch;  // empty at admission
+};
+
+struct Finding {
+  std::string path;     // field path, e.g. "spec.template.spec.containers[0].image"
+  std::string message;  // what is wrong, why it matters, how to fix it
+  std::string image;    // pinned-images: the reference, for exceptions that name images
+};
+
+// Field paths as Kubernetes prints them: "spec.containers[0].image", and keys that are not
+// identifiers in brackets: data["app.properties"].
+std::string field_path(const std::string& parent, std::string_view key);
+std::string field_path(const std::string& parent, std::size_t index);
+
+std::vector<Finding> check_pinned_images(const RuleInput& input);
+std::vector<Finding> check_pinned_chart_versions(const RuleInput& input);
+std::vector<Finding> check_gateway_consistency(const RuleInput& input);
+
+}  // namespace emguard::rules

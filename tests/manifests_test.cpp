@@ -1,0 +1,183 @@
+// Manifest loading for batch evaluation (YAML streams, JSON, Lists) and batch evaluation itself.
+#include "emguard/manifests.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "emguard/error.hpp"
+#include "support/files.hpp"
+
+namespace emguard {
+namespace {
+
+using nlohmann::json;
+
+std::string load_error(const std::string& text, const std::string& file = "in.yaml") {
+  try {
+    load_manifests(text, file);
+  } catch (const InputError& error) {
+    return error.what();
+  }
+  return "(loaded)";
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST(Manifests, YamlStreamKeepsWhereEachObjectCameFrom) {
+  const std::string text = R"(# leading comment
+---
+# Source: em/templates/a.yaml
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: a}
+---
+# only a comment
+---
+# Source: em/templates/b.yaml
+apiVersion: v1
+kind: Pod
+metadata: {name: b, namespace: n}
+spec: {containers: [{name: c, image: "nginx:1.27"}]}
+)";
+  const auto objects = load_manifests(text, "rendered.yaml");
+  ASSERT_EQ(objects.size(), 2u);
+  EXPECT_EQ(objects[0].object["metadata"]["name"], "a");
+  EXPECT_EQ(objects[0].document, 2u);
+  EXPECT_EQ(objects[0].line, 2u);
+  EXPECT_EQ(objects[0].source, "em/templates/a.yaml");
+  EXPECT_EQ(objects[1].document, 4u);
+  EXPECT_EQ(objects[1].line, 9u);
+  EXPECT_EQ(objects[1].location(),
+            "rendered.yaml: document 4 (# Source: em/templates/b.yaml, line 9)");
+  EXPECT_EQ(objects[1].object["spec"]["containers"][0]["image"], "nginx:1.27");
+}
+
+TEST(Manifests, ListsAreExpanded) {
+  const auto objects = load_manifests(R"(apiVersion: v1
+kind: List
+items:
+  - {apiVersion: v1, kind: ConfigMap, metadata: {name: one}}
+  - {apiVersion: v1, kind: ConfigMap, metadata: {name: two}}
+---
+apiVersion: v1
+kind: ConfigMapList
+items: []
+)",
+                                      "list.yaml");
+  ASSERT_EQ(objects.size(), 2u);
+  EXPECT_EQ(objects[1].item, "items[1]");
+  EXPECT_EQ(objects[1].object["metadata"]["name"], "two");
+  EXPECT_EQ(objects[1].location(), "list.yaml: document 1 (line 1), items[1]");
+}
+
+TEST(Manifests, JsonObjectListAndArray) {
+  const auto one =
+      load_manifests(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"}})", "pod.json");
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].object["kind"], "Pod");
+  const auto list = load_manifests(
+      R"({"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Pod"},{"apiVersion":"v1","kind":"Service"}]})",
+      "list.json");
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[1].item, "items[1]");
+  const auto array = load_manifests(R"(  [{"apiVersion":"v1","kind":"Pod"}])", "a.json");
+  ASSERT_EQ(array.size(), 1u);
+  EXPECT_EQ(array[0].item, "[0]");
+}
+
+TEST(Manifests, BadInputNamesWhereItIs) {
+  const std::string yaml = load_error(
+      "apiVersion: v1\nkind: Pod\n---\n# Source: em/x.yaml\n"
+      "kind: [Pod\n");
+  EXPECT_TRUE(contains(yaml, "in.yaml")) << yaml;
+  EXPECT_TRUE(contains(yaml, "document 2")) << yaml;
+  EXPECT_TRUE(contains(yaml, "# Source: em/x.yaml")) << yaml;
+
+  const std::string no_kind = load_error("apiVersion: v1\nmetadata: {name: a}\n");
+  EXPECT_TRUE(contains(no_kind, "in.yaml: document 1 (line 1): kind is missing")) << no_kind;
+  const std::string scalar = load_error("just text\n");
+  EXPECT_TRUE(contains(scalar, "expected a Kubernetes object")) << scalar;
+  const std::string metadata = load_error("apiVersion: v1\nkind: Pod\nmetadata: [a]\n");
+  EXPECT_TRUE(contains(metadata, "metadata is not a mapping")) << metadata;
+  const std::string items = load_error("apiVersion: v1\nkind: List\nitems: {a: 1}\n");
+  EXPECT_TRUE(contains(items, "items of a List is not a list")) << items;
+  const std::string item = load_error("apiVersion: v1\nkind: List\nitems: [{kind: Pod}]\n");
+  EXPECT_TRUE(contains(item, "items[0]: apiVersion is missing")) << item;
+
+  const std::string json_error = load_error("{\n  \"kind\": \"Pod\",\n  oops\n}", "x.json");
+  EXPECT_TRUE(contains(json_error, "x.json: line 3: malformed JSON")) << json_error;
+}
+
+TEST(Manifests, EmptyInputHasNoObjects) {
+  EXPECT_TRUE(load_manifests("", "-").empty());
+  EXPECT_TRUE(load_manifests("---\n# nothing\n---\n", "-").empty());
+}
+
+TEST(Manifests, CorpusLoadsCompletely) {
+  const auto objects = load_manifests(
+      test::read_file(std::string(EMGUARD_CORPUS_DIR) + "/rendered/kube-prometheus.yaml"),
+      "kube-prometheus.yaml");
+  EXPECT_GT(objects.size(), 50u);
+  for (const ManifestObject& object : objects) {
+    EXPECT_TRUE(object.object.contains("kind")) << object.location();
+  }
+}
+
+TEST(BatchEvaluation, EnvironmentFromNamespaceLabelsAndDefaults) {
+  const Engine engine(Policy::load(R"(
+apiVersion: em-guard.io/v1alpha1
+kind: Policy
+environments:
+  - name: production
+    namespaceLabels: {em-guard.io/environment: production}
+  - name: dev
+    namespaces: [dev]
+    mode: off
+)",
+                                   "p"));
+  const auto objects = load_manifests(R"(apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {em-guard.io/environment: production}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: in-shop, namespace: shop}
+spec: {containers: [{name: c, image: nginx}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: no-namespace}
+spec: {containers: [{name: c, image: nginx}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: elsewhere, namespace: other}
+spec: {containers: [{name: c, image: nginx}]}
+)",
+                                      "x.yaml");
+  BatchOptions options;
+  options.default_namespace = "dev";
+  const auto results = evaluate_batch(engine, objects, options);
+  ASSERT_EQ(results.size(), 4u);
+  ASSERT_NE(results[0].environment, nullptr);
+  EXPECT_EQ(results[0].environment->name, "production");  // a Namespace by its own labels
+  ASSERT_NE(results[1].environment, nullptr);
+  EXPECT_EQ(results[1].environment->name, "production");
+  EXPECT_EQ(results[1].evaluation.decision(), Decision::Deny);
+  ASSERT_NE(results[2].environment, nullptr);
+  EXPECT_EQ(results[2].environment->name, "dev");  // --namespace for objects without one
+  EXPECT_EQ(results[2].evaluation.decision(), Decision::Allow);
+  EXPECT_EQ(results[3].environment, nullptr);  // nothing claims "other" and no default
+  EXPECT_EQ(results[3].object, &objects[3]);
+
+  options.environment = engine.policy().find_environment("production");
+  for (const BatchResult& result : evaluate_batch(engine, objects, options)) {
+    EXPECT_EQ(result.environment->name, "production");
+  }
+}
+
+}  // namespace
+}  // namespace emguard
