@@ -11,8 +11,13 @@
 #include <sstream>
 #include <string>
 
+#include "emguard/engine.hpp"
 #include "emguard/error.hpp"
+#include "emguard/files.hpp"
+#include "emguard/manifests.hpp"
+#include "emguard/policy.hpp"
 #include "emguard/render/render.hpp"
+#include "emguard/report.hpp"
 
 namespace {
 
@@ -35,18 +40,27 @@ Options:
   --namespace NS         release namespace (default: metadata.namespace, then $HELM_NAMESPACE)
   --backup-mode MODE     auto | hook | gated (default: auto, see README "Backup modes")
   --explain              print every change to stderr
+  --validate             evaluate the output (injected objects included) against the policy
+                         before writing it; enforced violations abort with nothing on stdout,
+                         warnings go to stderr
+  --policy FILE          policy for --validate (default: the built-in em-runtime policy)
+  --environment NAME     environment for --validate (default: from the release namespace)
   --print-default-config print the built-in configuration and exit
   -h, --help             this text
   --version              the version
 
-Exit codes: 0 success; 1 bad input or configuration (nothing written to stdout);
-            2 wrong usage; 3 stdout could not be written.
+Exit codes: 0 success; 1 bad input, configuration or policy (nothing written to stdout);
+            2 wrong usage; 3 stdout could not be written;
+            4 --validate found enforced policy violations (nothing written to stdout).
 )";
 
 struct Arguments {
   std::string config_path;
   emguard::render::RenderOptions options;
   bool explain = false;
+  bool validate = false;
+  std::string policy_path;
+  std::string environment;
 };
 
 [[noreturn]] void usage_error(const std::string& message) {
@@ -98,11 +112,47 @@ Arguments parse_arguments(int argc, char** argv) {
       }
     } else if (arg == "--explain") {
       arguments.explain = true;
+    } else if (arg == "--validate") {
+      arguments.validate = true;
+    } else if (arg == "--policy") {
+      arguments.policy_path = take_value();
+    } else if (arg == "--environment") {
+      arguments.environment = take_value();
     } else {
       usage_error("unknown argument \"" + std::string(argv[i]) + "\"");
     }
   }
+  if (!arguments.validate && (!arguments.policy_path.empty() || !arguments.environment.empty())) {
+    usage_error("--policy and --environment take effect with --validate");
+  }
   return arguments;
+}
+
+// --validate: the rendered output as one batch, as `em-guard-webhook check` would see it. The
+// report goes to stderr (stdout carries only manifests); true when nothing is enforced.
+bool validate(const Arguments& arguments, const std::string& output) {
+  const emguard::Engine engine(
+      arguments.policy_path.empty()
+          ? emguard::Policy::builtin()
+          : emguard::Policy::load(emguard::read_text_file(arguments.policy_path),
+                                  arguments.policy_path));
+  emguard::BatchOptions options;
+  if (!arguments.environment.empty()) {
+    options.environment = engine.policy().find_environment(arguments.environment);
+    if (options.environment == nullptr) {
+      throw emguard::InputError("--environment \"" + arguments.environment +
+                                "\" is not an environment of the policy");
+    }
+  }
+  options.default_namespace =
+      arguments.options.release_namespace.value_or(arguments.options.helm_namespace);
+  const auto objects = emguard::load_manifests(output, "rendered output");
+  const auto results = emguard::evaluate_batch(engine, objects, options);
+  const emguard::CheckCounts counts = emguard::count(results);
+  if (counts.errors > 0 || counts.warnings > 0 || arguments.explain) {
+    std::cerr << emguard::report_text(results);
+  }
+  return counts.errors == 0;
 }
 
 std::string read_all(std::istream& input) {
@@ -152,6 +202,11 @@ int main(int argc, char** argv) {
     const std::string input = read_all(std::cin);
     const auto result = emguard::render::render(input, config, arguments.options);
     for (const std::string& notice : result.notices) std::cerr << notice << "\n";
+    if (arguments.validate && !validate(arguments, result.output)) {
+      std::cerr << "em-guard-render: error: --validate: enforced policy violations (above); "
+                   "nothing was written\n";
+      return 4;
+    }
     if (arguments.explain) {
       for (const std::string& line : result.explanation) std::cerr << "em-guard: " << line << "\n";
     }

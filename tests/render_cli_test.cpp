@@ -22,6 +22,7 @@
 #include "emguard/render/render.hpp"
 
 #include "support/files.hpp"
+#include "support/process.hpp"
 
 namespace emguard::render {
 namespace {
@@ -39,119 +40,14 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-struct Result {
-  int exit_code = -1;  // -1: killed by a signal or timed out
-  bool timed_out = false;
-  std::string out;
-  std::string err;
-};
+using emguard::test::ProcessResult;
+using emguard::test::Stdout;
+using Result = ProcessResult;
 
-enum class Stdout { Pipe, ClosedPipe };
-
-// Ignores SIGPIPE in this process while a child is fed (a child that exits without reading its
-// stdin must not kill the test), and restores the previous disposition afterwards.
-class IgnoreSigpipe {
- public:
-  IgnoreSigpipe() {
-    struct sigaction ignore {};
-    ignore.sa_handler = SIG_IGN;
-    sigemptyset(&ignore.sa_mask);
-    sigaction(SIGPIPE, &ignore, &previous_);
-  }
-  ~IgnoreSigpipe() { sigaction(SIGPIPE, &previous_, nullptr); }
-  IgnoreSigpipe(const IgnoreSigpipe&) = delete;
-  IgnoreSigpipe& operator=(const IgnoreSigpipe&) = delete;
-
- private:
-  struct sigaction previous_ {};
-};
-
-// Runs the renderer with exactly `env` (plus PATH), feeding `input`, under a deadline.
 Result run_binary(const std::vector<std::string>& args, const std::string& input = "",
                   const std::map<std::string, std::string>& env = {},
                   Stdout stdout_mode = Stdout::Pipe) {
-  IgnoreSigpipe ignore_sigpipe;
-  int in_pipe[2], out_pipe[2], err_pipe[2];
-  if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0 ||
-      pipe2(err_pipe, O_CLOEXEC) != 0) {
-    ADD_FAILURE() << "pipe: " << std::strerror(errno);
-    return {};
-  }
-  std::vector<std::string> argv_text = {kBinary.string()};
-  argv_text.insert(argv_text.end(), args.begin(), args.end());
-  std::vector<std::string> env_text = {"PATH=/usr/bin:/bin"};
-  for (const auto& [key, value] : env) env_text.push_back(key + "=" + value);
-  std::vector<char*> argv, envp;
-  for (std::string& item : argv_text) argv.push_back(item.data());
-  for (std::string& item : env_text) envp.push_back(item.data());
-  argv.push_back(nullptr);
-  envp.push_back(nullptr);
-
-  const pid_t pid = fork();
-  if (pid == 0) {
-    signal(SIGPIPE, SIG_DFL);  // the binary sets its own; do not inherit ours
-    dup2(in_pipe[0], STDIN_FILENO);
-    dup2(out_pipe[1], STDOUT_FILENO);
-    dup2(err_pipe[1], STDERR_FILENO);
-    execve(argv[0], argv.data(), envp.data());
-    _exit(127);
-  }
-  close(in_pipe[0]);
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  if (stdout_mode == Stdout::ClosedPipe) {
-    close(out_pipe[0]);  // nobody will ever read the child's stdout
-    out_pipe[0] = -1;
-  }
-  fcntl(in_pipe[1], F_SETFL, O_NONBLOCK);
-
-  Result result;
-  std::size_t written = 0;
-  int to_child = in_pipe[1];
-  if (input.empty()) {
-    close(to_child);
-    to_child = -1;
-  }
-  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
-  while (out_pipe[0] >= 0 || err_pipe[0] >= 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      result.timed_out = true;
-      kill(pid, SIGKILL);
-      break;
-    }
-    pollfd fds[3] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}, {to_child, POLLOUT, 0}};
-    if (poll(fds, 3, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
-    for (int i = 0; i < 2; ++i) {
-      int& fd = i == 0 ? out_pipe[0] : err_pipe[0];
-      if (fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-      char buffer[65536];
-      const ssize_t got = read(fd, buffer, sizeof buffer);
-      if (got > 0) {
-        (i == 0 ? result.out : result.err).append(buffer, static_cast<std::size_t>(got));
-      } else if (got == 0 || errno != EINTR) {
-        close(fd);
-        fd = -1;
-      }
-    }
-    if (to_child >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
-      const ssize_t put = write(to_child, input.data() + written, input.size() - written);
-      if (put > 0) written += static_cast<std::size_t>(put);
-      if ((put < 0 && errno != EAGAIN && errno != EINTR) || written == input.size()) {
-        close(to_child);
-        to_child = -1;
-      }
-    }
-  }
-  if (to_child >= 0) close(to_child);
-  for (int fd : {out_pipe[0], err_pipe[0]}) {
-    if (fd >= 0) close(fd);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!result.timed_out && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  return result;
+  return emguard::test::run_process(kBinary, args, input, env, stdout_mode, kDeadline);
 }
 
 std::string library_render(const std::string& input, const RenderOptions& options,
@@ -422,6 +318,82 @@ TEST(RenderCli, ClosedStdoutExitsThree) {
   EXPECT_EQ(result.exit_code, 3) << result.err;
   EXPECT_TRUE(contains(result.err, "em-guard-render: error: cannot write the output: Broken pipe"))
       << result.err;
+}
+
+// --- --validate --------------------------------------------------------------------------------
+
+std::string with_latest_governance() {
+  std::string input = sample();
+  const std::string pinned = "em-governance:1.8.2";
+  input.replace(input.find(pinned), pinned.size(), "em-governance:latest");
+  return input;
+}
+
+TEST(RenderCli, ValidatePassesTheSampleAndWritesTheSameOutput) {
+  const Result plain = run_binary({"--namespace", "em-runtime"}, sample());
+  const Result validated = run_binary({"--namespace", "em-runtime", "--validate"}, sample());
+  EXPECT_EQ(validated.exit_code, 0) << validated.err;
+  EXPECT_EQ(validated.out, plain.out);
+  EXPECT_FALSE(contains(validated.err, "[pinned-images]")) << validated.err;
+}
+
+TEST(RenderCli, ValidateAbortsOnEnforcedViolationsWithNothingOnStdout) {
+  const Result result =
+      run_binary({"--namespace", "em-runtime", "--validate"}, with_latest_governance());
+  EXPECT_EQ(result.exit_code, 4);
+  EXPECT_EQ(result.out, "");
+  EXPECT_TRUE(contains(result.err,
+                       "error [pinned-images] Deployment em-runtime-governance\n"
+                       "  at spec.template.spec.containers[0].image (document 11, "
+                       "# Source: em-runtime/templates/governance/deployment.yaml, "
+                       "environment production)"))
+      << result.err;
+  EXPECT_TRUE(contains(result.err, "--validate: enforced policy violations")) << result.err;
+}
+
+TEST(RenderCli, ValidateWarnsInStagingAndEnvironmentFollowsTheNamespace) {
+  const Result staging =
+      run_binary({"--namespace", "em-runtime", "--validate", "--environment", "staging"},
+                 with_latest_governance());
+  EXPECT_EQ(staging.exit_code, 0) << staging.err;
+  EXPECT_FALSE(staging.out.empty());
+  EXPECT_TRUE(contains(staging.err, "warning [pinned-images] Deployment em-runtime-governance"))
+      << staging.err;
+
+  // HELM_NAMESPACE "em-staging" matches the default policy's staging globs.
+  const Result by_namespace =
+      run_binary({"--validate"}, with_latest_governance(), {{"HELM_NAMESPACE", "em-staging"}});
+  EXPECT_EQ(by_namespace.exit_code, 0) << by_namespace.err;
+  EXPECT_TRUE(contains(by_namespace.err, "environment staging")) << by_namespace.err;
+}
+
+TEST(RenderCli, ValidateWithAPolicyFile) {
+  const auto policy = std::filesystem::temp_directory_path() / "em-guard-render-policy.yaml";
+  std::ofstream(policy) << "apiVersion: em-guard.io/v1alpha1\nkind: Policy\n"
+                           "environments: [{name: production, namespaces: [em-runtime],\n"
+                           "  rules: {pinned-images: warn}}]\n";
+  const Result result =
+      run_binary({"--namespace", "em-runtime", "--validate", "--policy", policy.string()},
+                 with_latest_governance());
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(contains(result.err, "warning [pinned-images]")) << result.err;
+
+  std::ofstream(policy) << "kind: Policy\n";
+  const Result bad = run_binary(
+      {"--namespace", "em-runtime", "--validate", "--policy", policy.string()}, sample());
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.out, "");
+  EXPECT_TRUE(contains(bad.err, policy.string() + ": invalid policy")) << bad.err;
+  std::filesystem::remove(policy);
+
+  const Result unknown =
+      run_binary({"--namespace", "em-runtime", "--validate", "--environment", "qa"}, sample());
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_TRUE(contains(unknown.err, "--environment \"qa\" is not an environment")) << unknown.err;
+
+  const Result without = run_binary({"--policy", policy.string()}, sample());
+  EXPECT_EQ(without.exit_code, 2);
+  EXPECT_TRUE(contains(without.err, "take effect with --validate")) << without.err;
 }
 
 }  // namespace

@@ -1,0 +1,297 @@
+// em-guard-webhook check and test: the offline front ends, run as CI would run them.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "support/files.hpp"
+#include "support/process.hpp"
+
+namespace emguard {
+namespace {
+
+const std::filesystem::path kSource = EMGUARD_SOURCE_DIR;
+const std::filesystem::path kCorpus = std::filesystem::path(EMGUARD_CORPUS_DIR) / "rendered";
+const std::filesystem::path kBinary = EMGUARD_WEBHOOK_BIN;
+const std::string kSample = (kSource / "charts/em-runtime-sample/rendered.yaml").string();
+
+test::ProcessResult webhook(const std::vector<std::string>& args, const std::string& input = "") {
+  return test::run_process(kBinary, args, input);
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+std::size_t occurrences(const std::string& text, const std::string& part) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// A temporary directory removed at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    path_ = std::filesystem::temp_directory_path() /
+            ("em-guard-cli-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+             "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::filesystem::path write(const std::string& name, const std::string& text) const {
+    const auto file = path_ / name;
+    std::filesystem::create_directories(file.parent_path());
+    std::ofstream(file, std::ios::binary) << text;
+    return file;
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+const char* const kLatestPod = R"(apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: production}
+spec: {containers: [{name: app, image: "nginx:latest"}]}
+)";
+
+TEST(WebhookCli, HelpVersionAndUsageErrors) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--help"}, {"help"}, {"check", "--help"}, {"test", "-h"}}) {
+    const auto result = webhook(args);
+    EXPECT_EQ(result.exit_code, 0) << args[0];
+    EXPECT_TRUE(contains(result.out, "Usage: em-guard-webhook")) << result.out;
+  }
+  const auto version = webhook({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_TRUE(contains(version.out, "em-guard-webhook 0.")) << version.out;
+
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{}, "a command is required"},
+           {{"frobnicate"}, "unknown command \"frobnicate\""},
+           {{"check"}, "give the manifests to check with -f"},
+           {{"check", "-f"}, "option -f needs a value"},
+           {{"check", "-f", kSample, "--output", "xml"}, "--output must be text, json or junit"},
+           {{"check", "-f", kSample, "--environment", "qa"},
+            "--environment \"qa\" is not in the policy (it has: production, staging, dev)"},
+           {{"check", "-f", kSample, "--bogus"}, "unknown argument \"--bogus\""},
+           {{"test"}, "give a directory or file of policy test suites"},
+           {{"test", "--bogus"}, "unknown argument"},
+       }) {
+    const auto result = webhook(c.args);
+    EXPECT_EQ(result.exit_code, 2) << c.message;
+    EXPECT_TRUE(contains(result.err, c.message)) << result.err;
+    EXPECT_TRUE(result.out.empty()) << result.out;
+  }
+}
+
+TEST(WebhookCli, SampleReleaseIsClean) {
+  const auto result = webhook({"check", "-f", kSample});
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_TRUE(contains(result.out, "17 objects checked (production): 0 errors, 0 warnings"))
+      << result.out;
+}
+
+TEST(WebhookCli, RenderedSampleWithInjectedObjectsIsClean) {
+  // What em-guard-render adds (backup Job, wait containers) must pass em-guard's own policy.
+  const auto rendered =
+      test::run_process(EMGUARD_RENDER_BIN, {"--namespace", "em-runtime"}, test::sample_release());
+  ASSERT_EQ(rendered.exit_code, 0) << rendered.err;
+  const auto result = webhook({"check", "-f", "-"}, rendered.out);
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_TRUE(contains(result.out, ": 0 errors, 0 warnings")) << result.out;
+}
+
+TEST(WebhookCli, CorpusChartsLeaveTheseImagesUnpinned) {
+  // argo-cd's install.yaml follows master (quay.io/argoproj/argocd:latest, 8 places);
+  // opentelemetry-demo's init containers use busybox:latest and a bare busybox.
+  const auto argocd = webhook({"check", "-f", (kCorpus / "argo-cd-install.yaml").string()});
+  EXPECT_EQ(argocd.exit_code, 1);
+  EXPECT_EQ(occurrences(argocd.out, "error [pinned-images]"), 8u) << argocd.out;
+  EXPECT_EQ(occurrences(argocd.out, "uses image \"quay.io/argoproj/argocd:latest\""), 8u);
+  EXPECT_TRUE(contains(argocd.out,
+                       "error [pinned-images] Deployment argocd-repo-server\n"
+                       "  at spec.template.spec.initContainers[0].image (document 50, "
+                       "environment production)\n  init container \"copyutil\""))
+      << argocd.out;
+
+  const auto otel = webhook({"check", "-f", (kCorpus / "opentelemetry-demo.yaml").string()});
+  EXPECT_EQ(otel.exit_code, 1);
+  EXPECT_EQ(occurrences(otel.out, "error [pinned-images]"), 6u) << otel.out;
+  EXPECT_TRUE(contains(otel.out,
+                       "init container \"init-config\" uses image \"busybox\" with no "
+                       "tag"))
+      << otel.out;
+  EXPECT_TRUE(contains(otel.out, "# Source: opentelemetry-demo/templates/component.yaml"));
+
+  for (const char* clean : {"cert-manager-crds.yaml", "datadog-agent.yaml",
+                            "ingress-nginx-cloud.yaml", "kube-prometheus.yaml", "longhorn.yaml"}) {
+    const auto result = webhook({"check", "-f", (kCorpus / clean).string()});
+    EXPECT_EQ(result.exit_code, 0) << clean << "\n" << result.out;
+  }
+
+  // The whole directory is one batch: every file, sorted, in one report.
+  const auto all = webhook({"check", "-f", kCorpus.string()});
+  EXPECT_EQ(all.exit_code, 1);
+  EXPECT_TRUE(contains(all.out, "391 objects checked (production): 14 errors, 0 warnings"))
+      << all.out.substr(all.out.size() > 300 ? all.out.size() - 300 : 0);
+}
+
+TEST(WebhookCli, EnvironmentsDecideTheExitCode) {
+  const auto production = webhook({"check", "-f", "-"}, kLatestPod);
+  EXPECT_EQ(production.exit_code, 1);
+  EXPECT_TRUE(contains(production.out, "-:1: error [pinned-images] Pod production/web"))
+      << production.out;
+  EXPECT_TRUE(contains(production.out, "1 object checked (production): 1 error, 0 warnings"));
+
+  const auto staging = webhook({"check", "-f", "-", "--environment", "staging"}, kLatestPod);
+  EXPECT_EQ(staging.exit_code, 0);
+  EXPECT_TRUE(contains(staging.out, "warning [pinned-images]")) << staging.out;
+  EXPECT_TRUE(contains(staging.out, "0 errors, 1 warning"));
+
+  const auto dev = webhook({"check", "-f", "-", "--environment", "dev"}, kLatestPod);
+  EXPECT_EQ(dev.exit_code, 0);
+  EXPECT_TRUE(contains(dev.out, "0 errors, 0 warnings")) << dev.out;
+
+  // --namespace places objects that name none.
+  const std::string no_namespace = R"(apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec: {containers: [{name: app, image: "nginx:latest"}]}
+)";
+  EXPECT_EQ(webhook({"check", "-f", "-", "--namespace", "staging"}, no_namespace).exit_code, 0);
+  EXPECT_EQ(webhook({"check", "-f", "-", "--namespace", "em-prod"}, no_namespace).exit_code, 1);
+}
+
+TEST(WebhookCli, JsonAndJunitOutput) {
+  const auto json_result = webhook({"check", "-f", "-", "-o", "json"}, kLatestPod);
+  EXPECT_EQ(json_result.exit_code, 1);
+  const auto report = nlohmann::json::parse(json_result.out);
+  ASSERT_EQ(report["violations"].size(), 1u);
+  const auto& violation = report["violations"][0];
+  EXPECT_EQ(violation["file"], "-");
+  EXPECT_EQ(violation["document"], 1);
+  EXPECT_EQ(violation["rule"], "pinned-images");
+  EXPECT_EQ(violation["severity"], "error");
+  EXPECT_EQ(violation["environment"], "production");
+  EXPECT_EQ(violation["path"], "spec.containers[0].image");
+  EXPECT_EQ(violation["object"]["kind"], "Pod");
+  EXPECT_EQ(violation["object"]["namespace"], "production");
+  EXPECT_TRUE(contains(violation["message"].get<std::string>(), "mutable"));
+  EXPECT_EQ(report["summary"]["errors"], 1);
+
+  const auto junit = webhook({"check", "-f", "-", "--output=junit"}, kLatestPod);
+  EXPECT_EQ(junit.exit_code, 1);
+  EXPECT_TRUE(contains(junit.out, "<testsuite name=\"em-guard check\" tests=\"1\" failures=\"1\""))
+      << junit.out;
+  EXPECT_TRUE(contains(junit.out,
+                       "<failure type=\"pinned-images\" message=\"pinned-images: "
+                       "spec.containers[0].image\">"))
+      << junit.out;
+  EXPECT_TRUE(contains(junit.out, "&quot;nginx:latest&quot;")) << junit.out;
+}
+
+TEST(WebhookCli, InputErrorsExitTwoAndNameTheLocation) {
+  TempDir dir;
+  const auto bad = dir.write("bad.yaml",
+                             "apiVersion: v1\nkind: Pod\n---\n# Source: em/x.yaml\n"
+                             "kind: [Pod\n");
+  const auto result = webhook({"check", "-f", bad.string()});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_TRUE(result.out.empty()) << result.out;
+  EXPECT_TRUE(contains(result.err, bad.string() + ": document 2 (# Source: em/x.yaml"))
+      << result.err;
+
+  const auto missing = webhook({"check", "-f", (dir.path() / "nope.yaml").string()});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_TRUE(contains(missing.err, "nope.yaml: no such file or directory")) << missing.err;
+
+  const auto policy = dir.write("policy.yaml",
+                                "apiVersion: em-guard.io/v1alpha1\nkind: Policy\n"
+                                "environments: [{name: prod, mode: strict}]\n");
+  const auto bad_policy = webhook({"check", "-f", kSample, "--policy", policy.string()});
+  EXPECT_EQ(bad_policy.exit_code, 2);
+  EXPECT_TRUE(contains(bad_policy.err, policy.string() + ": invalid policy:\n  "
+                                                         "$.environments[0].mode"))
+      << bad_policy.err;
+}
+
+TEST(WebhookCli, PolicyFileAndDirectoryInput) {
+  TempDir dir;
+  const auto policy = dir.write("policy.yaml", R"(apiVersion: em-guard.io/v1alpha1
+kind: Policy
+environments:
+  - {name: production, namespaces: [production], rules: {pinned-images: warn}}
+)");
+  dir.write("manifests/a.yaml", kLatestPod);
+  dir.write("manifests/b.json",
+            R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"db","namespace":"production"},
+                "spec":{"containers":[{"name":"db","image":"postgres"}]}})");
+  dir.write("manifests/.hidden/c.yaml", "not: [valid\n");
+  dir.write("manifests/notes.txt", "ignored");
+  const auto result =
+      webhook({"check", "-f", (dir.path() / "manifests").string(), "--policy", policy.string()});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(occurrences(result.out, "warning [pinned-images]"), 2u) << result.out;
+  EXPECT_LT(result.out.find("a.yaml:1:"), result.out.find("b.json:1:")) << result.out;
+}
+
+TEST(WebhookCli, PrintDefaultPolicyRoundTrips) {
+  const auto result = webhook({"check", "--print-default-policy"});
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_EQ(result.out, test::read_file(kSource / "policies/default.yaml"));
+}
+
+TEST(WebhookCli, PolicySuitesOfTheRepositoryPass) {
+  const auto result = webhook({"test", (kSource / "policies/tests").string()});
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_TRUE(contains(result.out, " passed, 0 failed\n")) << result.out;
+  EXPECT_FALSE(contains(result.out, "FAIL")) << result.out;
+  // Every rule has a suite.
+  for (const char* rule : {"pinned-images", "pinned-chart-versions", "gateway-consistency"}) {
+    EXPECT_TRUE(contains(result.out, rule)) << rule;
+  }
+}
+
+TEST(WebhookCli, FailingSuiteFailsTheRun) {
+  const auto result =
+      webhook({"test", (kSource / "tests/fixtures/policy/failing-suite.yaml").string()});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_TRUE(contains(result.out,
+                       "  FAIL latest is allowed (wrong on purpose)\n"
+                       "       expected: allow\n       actual:   deny"))
+      << result.out;
+  EXPECT_TRUE(contains(result.out, "  PASS pinned is allowed\n")) << result.out;
+  EXPECT_TRUE(result.out.ends_with("1 passed, 1 failed\n")) << result.out;
+
+  TempDir dir;
+  dir.write("not-a-suite.yaml", kLatestPod);
+  dir.write("fixture.yaml", "kind: [broken\n");
+  const auto none = webhook({"test", dir.path().string()});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_TRUE(contains(none.err, "no policy test suite (kind: PolicyTest) found")) << none.err;
+
+  // A suite that does not parse fails loudly instead of being skipped.
+  const auto broken = dir.write("broken-suite.yaml",
+                                "apiVersion: em-guard.io/v1alpha1\nkind: PolicyTest\nname: b\n"
+                                "cases: [{name: a, path: x[0]}]\n");
+  const auto result_broken = webhook({"test", dir.path().string()});
+  EXPECT_EQ(result_broken.exit_code, 1);
+  EXPECT_TRUE(contains(result_broken.out, "  ERROR " + broken.string())) << result_broken.out;
+  EXPECT_TRUE(result_broken.out.ends_with("0 passed, 1 failed\n")) << result_broken.out;
+}
+
+}  // namespace
+}  // namespace emguard

@@ -1,0 +1,278 @@
+// em-guard-webhook: the policy engine's command line. `check` evaluates manifests offline (CI),
+// `test` runs policy test suites. Thin: arguments and I/O here, the work in policies/.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "emguard/engine.hpp"
+#include "emguard/error.hpp"
+#include "emguard/files.hpp"
+#include "emguard/manifests.hpp"
+#include "emguard/policy.hpp"
+#include "emguard/report.hpp"
+#include "emguard/stream.hpp"
+#include "emguard/suite.hpp"
+
+namespace {
+
+constexpr const char* kVersion = EMGUARD_VERSION;
+
+constexpr const char* kUsage = R"(Usage: em-guard-webhook COMMAND [OPTIONS]
+
+em-guard's policy engine: rejects unpinned versions and gateway hostname/scheme mismatches.
+
+Commands:
+  check   evaluate manifests (CI): violations out, non-zero exit on enforced ones
+  test    run policy test suites
+  help    this text (also -h, --help); `em-guard-webhook COMMAND --help` for a command
+
+  --version   the version
+)";
+
+constexpr const char* kCheckUsage =
+    R"(Usage: em-guard-webhook check -f FILE|DIR|- [-f ...] [OPTIONS]
+
+Evaluates Kubernetes manifests (multi-document YAML such as `helm template` output, or JSON)
+against the policy. All inputs form one batch, so HTTPRoutes, Gateways and the settings of
+services are also checked against each other.
+
+Options:
+  -f, --filename PATH    a manifest file, a directory (every *.yaml, *.yml, *.json below it)
+                         or - for standard input; repeatable
+  --policy FILE          policy file (default: the built-in em-runtime policy; see
+                         `em-guard-webhook check --print-default-policy`)
+  --environment NAME     evaluate everything in this environment of the policy
+  --namespace NS         namespace of objects that name none (the environment then follows
+                         from the policy's namespace mapping)
+  -o, --output FORMAT    text (default), json or junit
+  --print-default-policy print the built-in policy and exit
+  -h, --help             this text
+
+Exit codes: 0 no enforced violations (warnings allowed); 1 enforced violations;
+            2 wrong usage or unreadable input (nothing evaluated).
+)";
+
+constexpr const char* kTestUsage = R"(Usage: em-guard-webhook test PATH [PATH ...]
+
+Runs policy test suites: YAML files with `kind: PolicyTest` (other YAML files below PATH, such
+as the manifests the suites refer to, are skipped). Prints each case as PASS or FAIL and a last
+line "N passed, M failed". Suite format: policies/policy-test.schema.json.
+
+Exit codes: 0 every case passed; 1 a case failed or a suite could not be loaded;
+            2 wrong usage or no suite found.
+)";
+
+[[noreturn]] void usage_error(const std::string& command, const std::string& message) {
+  std::cerr << "em-guard-webhook" << (command.empty() ? "" : " " + command) << ": " << message
+            << "\nTry 'em-guard-webhook " << (command.empty() ? "" : command + " ") << "--help'.\n";
+  std::exit(2);
+}
+
+// Splits "--name=value"; returns the value of an option, taking the next argument if needed.
+class ArgumentReader {
+ public:
+  ArgumentReader(std::string command, int argc, char** argv, int first)
+      : command_(std::move(command)), args_(argv + first, argv + argc) {}
+
+  bool next() {
+    if (position_ >= args_.size()) return false;
+    arg_ = args_[position_++];
+    inline_value_.reset();
+    if (arg_.rfind("--", 0) == 0) {
+      if (const std::size_t equals = arg_.find('='); equals != std::string::npos) {
+        inline_value_ = arg_.substr(equals + 1);
+        arg_ = arg_.substr(0, equals);
+      }
+    }
+    return true;
+  }
+  const std::string& arg() const { return arg_; }
+  std::string value() {
+    if (inline_value_) return *inline_value_;
+    if (position_ >= args_.size()) usage_error(command_, "option " + arg_ + " needs a value");
+    return args_[position_++];
+  }
+
+ private:
+  std::string command_;
+  std::vector<std::string> args_;
+  std::size_t position_ = 0;
+  std::string arg_;
+  std::optional<std::string> inline_value_;
+};
+
+emguard::Policy load_policy(const std::string& path) {
+  if (path.empty()) return emguard::Policy::builtin();
+  return emguard::Policy::load(emguard::read_text_file(path), path);
+}
+
+int run_check(int argc, char** argv) {
+  std::vector<std::string> inputs;
+  std::string policy_path;
+  std::string environment_name;
+  std::string output = "text";
+  emguard::BatchOptions options;
+  ArgumentReader args("check", argc, argv, 2);
+  while (args.next()) {
+    const std::string& arg = args.arg();
+    if (arg == "-h" || arg == "--help") {
+      std::cout << kCheckUsage;
+      return 0;
+    } else if (arg == "--print-default-policy") {
+      std::cout << emguard::Policy::builtin_text();
+      return 0;
+    } else if (arg == "-f" || arg == "--filename") {
+      inputs.push_back(args.value());
+    } else if (arg == "--policy") {
+      policy_path = args.value();
+    } else if (arg == "--environment") {
+      environment_name = args.value();
+    } else if (arg == "--namespace") {
+      options.default_namespace = args.value();
+    } else if (arg == "-o" || arg == "--output") {
+      output = args.value();
+      if (output != "text" && output != "json" && output != "junit") {
+        usage_error("check", "--output must be text, json or junit, not \"" + output + "\"");
+      }
+    } else {
+      usage_error("check", "unknown argument \"" + arg + "\"");
+    }
+  }
+  if (inputs.empty()) usage_error("check", "give the manifests to check with -f FILE|DIR|-");
+
+  try {
+    const emguard::Engine engine(load_policy(policy_path));
+    if (!environment_name.empty()) {
+      options.environment = engine.policy().find_environment(environment_name);
+      if (options.environment == nullptr) {
+        std::string names;
+        for (const auto& env : engine.policy().environments()) {
+          names += (names.empty() ? "" : ", ") + env.name;
+        }
+        usage_error("check", "--environment \"" + environment_name +
+                                 "\" is not in the policy (it has: " + names + ")");
+      }
+    }
+    std::vector<emguard::ManifestObject> objects;
+    bool stdin_read = false;
+    for (const std::string& input : inputs) {
+      if (input == "-") {
+        if (stdin_read) usage_error("check", "standard input (-) given twice");
+        stdin_read = true;
+        const std::string text{std::istreambuf_iterator<char>(std::cin), {}};
+        auto loaded = emguard::load_manifests(text, "-");
+        std::move(loaded.begin(), loaded.end(), std::back_inserter(objects));
+        continue;
+      }
+      for (const std::filesystem::path& file : emguard::manifest_files(input)) {
+        auto loaded = emguard::load_manifests(emguard::read_text_file(file), file.string());
+        std::move(loaded.begin(), loaded.end(), std::back_inserter(objects));
+      }
+    }
+    const auto results = emguard::evaluate_batch(engine, objects, options);
+    if (output == "json") {
+      std::cout << emguard::report_json(results);
+    } else if (output == "junit") {
+      std::cout << emguard::report_junit(results);
+    } else {
+      std::cout << emguard::report_text(results);
+    }
+    std::cout.flush();
+    return emguard::count(results).errors > 0 ? 1 : 0;
+  } catch (const emguard::InputError& error) {
+    std::cerr << "em-guard-webhook check: error: " << error.what() << "\n";
+    return 2;
+  }
+}
+
+// A suite is a YAML file whose first object is `kind: PolicyTest`; read from the header only.
+bool is_suite(const std::string& text) {
+  try {
+    std::vector<emguard::Document> documents = emguard::split_documents(text);
+    emguard::read_headers(documents);
+    for (const auto& document : documents) {
+      if (document.has_content) return document.header.kind == "PolicyTest";
+    }
+  } catch (const emguard::InputError&) {
+    // Malformed YAML: a broken suite must fail loudly (run_suite reports where), while a
+    // deliberately malformed fixture beside the suites is no suite at all.
+    return text.find("PolicyTest") != std::string::npos;
+  }
+  return false;
+}
+
+int run_test(int argc, char** argv) {
+  std::vector<std::string> paths;
+  ArgumentReader args("test", argc, argv, 2);
+  while (args.next()) {
+    const std::string& arg = args.arg();
+    if (arg == "-h" || arg == "--help") {
+      std::cout << kTestUsage;
+      return 0;
+    } else if (!arg.empty() && arg.front() == '-') {
+      usage_error("test", "unknown argument \"" + arg + "\"");
+    } else {
+      paths.push_back(arg);
+    }
+  }
+  if (paths.empty()) usage_error("test", "give a directory or file of policy test suites");
+
+  try {
+    std::vector<emguard::SuiteResult> results;
+    const emguard::FileReader read = [](const std::filesystem::path& path) {
+      return emguard::read_text_file(path);
+    };
+    for (const std::string& path : paths) {
+      for (const std::filesystem::path& file : emguard::manifest_files(path)) {
+        if (file.extension() == ".json") continue;
+        const std::string text = emguard::read_text_file(file);
+        if (!is_suite(text)) continue;
+        results.push_back(emguard::run_suite(text, file, read));
+      }
+    }
+    if (results.empty()) {
+      std::cerr << "em-guard-webhook test: error: no policy test suite (kind: PolicyTest) found\n";
+      return 2;
+    }
+    std::cout << emguard::report_suites(results);
+    std::cout.flush();
+    for (const auto& suite : results) {
+      if (suite.failed() > 0) return 1;
+    }
+    return 0;
+  } catch (const emguard::InputError& error) {
+    std::cerr << "em-guard-webhook test: error: " << error.what() << "\n";
+    return 2;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::ios::sync_with_stdio(false);
+  if (argc < 2) usage_error("", "a command is required (check or test)");
+  const std::string command = argv[1];
+  try {
+    if (command == "check") return run_check(argc, argv);
+    if (command == "test") return run_test(argc, argv);
+  } catch (const std::exception& error) {
+    // A defect, not bad input: say so instead of aborting.
+    std::cerr << "em-guard-webhook " << command << ": internal error: " << error.what()
+              << " (please report it with the input that caused it)\n";
+    return 2;
+  }
+  if (command == "help" || command == "-h" || command == "--help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (command == "--version") {
+    std::cout << "em-guard-webhook " << kVersion << "\n";
+    return 0;
+  }
+  usage_error("", "unknown command \"" + command + "\"");
+}
