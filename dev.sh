@@ -53,7 +53,7 @@ check_format() {
 
 demo() {
   install_packages
-  build release --target em-guard-render
+  build release --target em-guard-render em-guard-webhook
   local out=build/demo
   mkdir -p "$out"
   echo
@@ -68,6 +68,20 @@ demo() {
   echo "== idempotent: rendering the output again changes nothing"
   build/release/renderer/em-guard-render --namespace em-runtime < "$out/em-runtime.gated.yaml" 2>/dev/null |
     cmp - "$out/em-runtime.gated.yaml" && echo "same bytes"
+  echo
+  echo "== em-guard-webhook check: the rendered release (injected objects included) against the policy"
+  build/release/webhook/em-guard-webhook check -f "$out/em-runtime.gated.yaml" --namespace em-runtime
+  echo
+  echo "== the same release with a floating image: production rejects it, staging warns"
+  sed 's|em-governance:1.8.2|em-governance:latest|' charts/em-runtime-sample/rendered.yaml \
+    > "$out/em-runtime.latest.yaml"
+  build/release/webhook/em-guard-webhook check -f "$out/em-runtime.latest.yaml" \
+    --namespace em-runtime && echo "unexpected: accepted" || echo "(exit $?: rejected)"
+  build/release/webhook/em-guard-webhook check -f "$out/em-runtime.latest.yaml" \
+    --environment staging | tail -n 1
+  echo
+  echo "== policy test suites (policies/tests)"
+  build/release/webhook/em-guard-webhook test policies/tests | tail -n 1
   echo
   echo "Full output: $out/em-runtime.gated.yaml and $out/em-runtime.helm4.yaml"
   echo "Helm plugin directory (helm plugin install): build/release/helm-plugin/em-guard"
