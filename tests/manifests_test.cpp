@@ -111,6 +111,34 @@ TEST(Manifests, BadInputNamesWhereItIs) {
   EXPECT_TRUE(contains(json_error, "x.json: line 3: malformed JSON")) << json_error;
 }
 
+TEST(Manifests, WhatRulesReadKeepsOnlyTheHeaderOfOtherKinds) {
+  // A CRD whose body is broken after its metadata: only a whole read notices.
+  const std::string text = R"(apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com, labels: {app: w}}
+spec: {group: [example.com
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec: {containers: [{name: c, image: nginx}]}
+)";
+  const auto objects = load_manifests(text, "x.yaml", ReadDepth::WhatRulesRead);
+  ASSERT_EQ(objects.size(), 2u);
+  EXPECT_EQ(
+      objects[0].object,
+      json::parse(R"({"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
+                           "metadata":{"name":"widgets.example.com","labels":{"app":"w"}}})"));
+  EXPECT_EQ(objects[1].object["spec"]["containers"][0]["image"], "nginx");
+  EXPECT_TRUE(contains(load_error(text), "document 1")) << load_error(text);
+  EXPECT_TRUE(rules_read_kind("Deployment"));
+  EXPECT_TRUE(rules_read_kind("HTTPRoute"));
+  EXPECT_TRUE(rules_read_kind("Application"));
+  EXPECT_TRUE(rules_read_kind("Namespace"));
+  EXPECT_FALSE(rules_read_kind("CustomResourceDefinition"));
+  EXPECT_FALSE(rules_read_kind("Secret"));
+}
+
 TEST(Manifests, EmptyInputHasNoObjects) {
   EXPECT_TRUE(load_manifests("", "-").empty());
   EXPECT_TRUE(load_manifests("---\n# nothing\n---\n", "-").empty());

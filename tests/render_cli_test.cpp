@@ -367,6 +367,25 @@ TEST(RenderCli, ValidateWarnsInStagingAndEnvironmentFollowsTheNamespace) {
   EXPECT_TRUE(contains(by_namespace.err, "environment staging")) << by_namespace.err;
 }
 
+TEST(RenderCli, ValidateOverTheCorpus) {
+  const std::filesystem::path corpus = std::filesystem::path(EMGUARD_CORPUS_DIR) / "rendered";
+  // argo-cd's install.yaml runs quay.io/argoproj/argocd:latest in 8 places.
+  const Result argocd = run_binary({"--namespace", "argocd", "--validate"},
+                                   read_file(corpus / "argo-cd-install.yaml"));
+  EXPECT_EQ(argocd.exit_code, 4);
+  EXPECT_EQ(argocd.out, "");
+  EXPECT_TRUE(contains(argocd.err, "59 objects checked (production): 8 errors, 0 warnings"))
+      << argocd.err;
+  // The others pass, and --validate does not change a byte of the output.
+  for (const char* name : {"cert-manager-crds.yaml", "datadog-agent.yaml",
+                           "ingress-nginx-cloud.yaml", "kube-prometheus.yaml", "longhorn.yaml"}) {
+    const std::string input = read_file(corpus / name);
+    const Result validated = run_binary({"--namespace", "x", "--validate"}, input);
+    EXPECT_EQ(validated.exit_code, 0) << name << "\n" << validated.err;
+    EXPECT_EQ(validated.out, input) << name;
+  }
+}
+
 TEST(RenderCli, ValidateWithAPolicyFile) {
   const auto policy = std::filesystem::temp_directory_path() / "em-guard-render-policy.yaml";
   std::ofstream(policy) << "apiVersion: em-guard.io/v1alpha1\nkind: Policy\n"

@@ -39,16 +39,19 @@ bool exception_matches(const PolicyException& exception, std::string_view rule,
 }
 
 using RuleFunction = std::vector<rules::Finding> (*)(const rules::RuleInput&);
+using ReadsFunction = bool (*)(std::string_view kind);
 
 struct RuleEntry {
   std::string_view name;
   RuleFunction check;
+  ReadsFunction reads;
 };
 
 constexpr RuleEntry kRules[] = {
-    {kPinnedImages, &rules::check_pinned_images},
-    {kPinnedChartVersions, &rules::check_pinned_chart_versions},
-    {kGatewayConsistency, &rules::check_gateway_consistency},
+    {kPinnedImages, &rules::check_pinned_images, &rules::pinned_images_reads},
+    {kPinnedChartVersions, &rules::check_pinned_chart_versions,
+     &rules::pinned_chart_versions_reads},
+    {kGatewayConsistency, &rules::check_gateway_consistency, &rules::gateway_consistency_reads},
 };
 
 }  // namespace
@@ -95,6 +98,15 @@ Decision Evaluation::decision() const {
     if (violation.mode == Mode::Warn) decision = Decision::Warn;
   }
   return decision;
+}
+
+bool rules_read_kind(std::string_view kind) {
+  // Namespaces are read for their labels, which place other objects in environments.
+  if (kind == "Namespace") return true;
+  for (const RuleEntry& rule : kRules) {
+    if (rule.reads(kind)) return true;
+  }
+  return false;
 }
 
 Engine::Engine(Policy policy) : policy_(std::move(policy)) {}

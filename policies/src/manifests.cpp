@@ -91,6 +91,18 @@ void load_json(std::string_view text, const std::string& file, std::vector<Manif
   add_object(out, std::move(value), std::move(where));
 }
 
+// An object of a kind no rule reads, as much of it as its header gives.
+ManifestObject header_object(const DocumentHeader& header, ManifestObject where) {
+  json metadata = json::object();
+  if (!header.name.empty()) metadata["name"] = header.name;
+  if (!header.namespace_.empty()) metadata["namespace"] = header.namespace_;
+  if (!header.labels.empty()) metadata["labels"] = header.labels;
+  if (!header.annotations.empty()) metadata["annotations"] = header.annotations;
+  where.object = {
+      {"apiVersion", header.api_version}, {"kind", header.kind}, {"metadata", metadata}};
+  return where;
+}
+
 }  // namespace
 
 std::string ManifestObject::location() const {
@@ -101,13 +113,21 @@ std::string ManifestObject::location() const {
   return text;
 }
 
-std::vector<ManifestObject> load_manifests(std::string_view text, const std::string& file) {
+std::vector<ManifestObject> load_manifests(std::string_view text, const std::string& file,
+                                           ReadDepth depth) {
   std::vector<ManifestObject> out;
   if (looks_like_json(text)) {
     load_json(text, file, out);
     return out;
   }
   std::vector<Document> documents = split_documents(text);
+  if (depth == ReadDepth::WhatRulesRead) {
+    try {
+      read_headers(documents);
+    } catch (const InputError& error) {
+      throw InputError(file + ": " + error.what());
+    }
+  }
   for (const Document& document : documents) {
     if (!document.has_content) continue;
     ManifestObject where;
@@ -115,6 +135,12 @@ std::vector<ManifestObject> load_manifests(std::string_view text, const std::str
     where.document = document.index + 1;
     where.line = document.first_line;
     where.source = std::string(document.source);
+    const std::string& kind = document.header.kind;
+    if (depth == ReadDepth::WhatRulesRead && !kind.empty() &&
+        !document.header.api_version.empty() && !kind.ends_with("List") && !rules_read_kind(kind)) {
+      out.push_back(header_object(document.header, std::move(where)));
+      continue;
+    }
     YAML::Node node;
     try {
       node = parse_document(document);

@@ -284,6 +284,11 @@ void check_oci_repository(const json& object, std::vector<Finding>& findings) {
 
 }  // namespace
 
+bool pinned_chart_versions_reads(std::string_view kind) {
+  return kind == "Application" || kind == "ApplicationSet" || kind == "HelmRelease" ||
+         kind == "OCIRepository" || kind == "HelmChart";
+}
+
 std::vector<Finding> check_pinned_chart_versions(const RuleInput& input) {
   std::vector<Finding> findings;
   const std::string api_version = string_member(input.object, "apiVersion");

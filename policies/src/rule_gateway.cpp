@@ -1232,6 +1232,11 @@ class Checker {
 
 }  // namespace
 
+bool gateway_consistency_reads(std::string_view kind) {
+  return kind == "HTTPRoute" || kind == "Gateway" || kind == "ConfigMap" ||
+         is_pod_bearing_kind(kind);
+}
+
 std::vector<Finding> check_gateway_consistency(const RuleInput& input) {
   if (!input.object.is_object()) return {};
   return Checker(input).run();

@@ -158,6 +158,8 @@ void check_container(const json& container, const std::string& path, const std::
 
 }  // namespace
 
+bool pinned_images_reads(std::string_view kind) { return is_pod_bearing_kind(kind); }
+
 std::vector<Finding> check_pinned_images(const RuleInput& input) {
   std::vector<Finding> findings;
   const json* kind = member(input.object, "kind");

@@ -50,6 +50,10 @@ struct EvaluationContext {
   Date today = Date::today_utc();
 };
 
+// Whether any rule (or environment resolution) reads objects of this kind. Objects of other
+// kinds never have violations, so batch callers may skip reading their bodies (large CRDs).
+bool rules_read_kind(std::string_view kind);
+
 class Engine {
  public:
   explicit Engine(Policy policy);

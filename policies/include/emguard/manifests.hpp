@@ -26,11 +26,19 @@ struct ManifestObject {
   std::string location() const;
 };
 
+enum class ReadDepth {
+  Everything,     // parse every document whole: malformed YAML anywhere is reported
+  WhatRulesRead,  // documents of kinds no rule reads (rules_read_kind) keep only their header
+                  // (apiVersion, kind, metadata names, labels, annotations); multi-megabyte
+                  // CRDs then cost microseconds, as they do in the renderer
+};
+
 // Reads every object of a multi-document YAML stream (Helm output included) or of a JSON text
 // (one object, a List, or an array of objects). Kinds ending in "List" are expanded into their
 // items; empty and comment-only documents are skipped. Throws InputError naming the file,
 // document, `# Source:` and line when a document is malformed or is not a Kubernetes object.
-std::vector<ManifestObject> load_manifests(std::string_view text, const std::string& file);
+std::vector<ManifestObject> load_manifests(std::string_view text, const std::string& file,
+                                           ReadDepth depth = ReadDepth::Everything);
 
 struct BatchOptions {
   // Evaluate everything in this environment; when null, each object's namespace decides
