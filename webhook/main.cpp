@@ -1,5 +1,8 @@
-// em-guard-webhook: the policy engine's command line. `check` evaluates manifests offline (CI),
-// `test` runs policy test suites. Thin: arguments and I/O here, the work in policies/.
+// em-guard-webhook: the policy engine's command line. `serve` answers the Kubernetes API server's
+// admission reviews over HTTPS, `check` evaluates manifests offline (CI), `test` runs policy test
+// suites. Thin: arguments and I/O here, the work in policies/ (and the transport in server.cpp).
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -17,6 +20,7 @@
 #include "emguard/report.hpp"
 #include "emguard/stream.hpp"
 #include "emguard/suite.hpp"
+#include "server.hpp"
 
 namespace {
 
@@ -27,6 +31,7 @@ constexpr const char* kUsage = R"(Usage: em-guard-webhook COMMAND [OPTIONS]
 em-guard's policy engine: rejects unpinned versions and gateway hostname/scheme mismatches.
 
 Commands:
+  serve   the validating admission webhook (HTTPS, AdmissionReview admission.k8s.io/v1)
   check   evaluate manifests (CI): violations out, non-zero exit on enforced ones
   test    run policy test suites
   help    this text (also -h, --help); `em-guard-webhook COMMAND --help` for a command
@@ -55,6 +60,40 @@ Options:
 
 Exit codes: 0 no enforced violations (warnings allowed); 1 enforced violations;
             2 wrong usage or unreadable input (nothing evaluated).
+)";
+
+constexpr const char* kServeUsage =
+    R"(Usage: em-guard-webhook serve --tls-cert FILE --tls-key FILE [OPTIONS]
+
+Serves the policy to the Kubernetes API server: POST /validate and /validate/<environment> take
+an AdmissionReview (admission.k8s.io/v1) and answer allowed, denied (403 with the policy's
+message) or allowed with warnings. Without an environment in the path, the request's namespace
+decides it through the policy. GET /healthz, /readyz (503 while draining) and /metrics
+(Prometheus). Certificate and policy files are re-read when they change; a bad new file is
+logged and the previous one stays. SIGTERM drains: /readyz fails, the listener closes, requests
+in flight finish, then the process exits 0.
+
+Options:
+  --listen ADDR:PORT          address to listen on (default 0.0.0.0:8443; [::]:8443 for IPv6)
+  --tls-cert FILE             serving certificate chain, PEM (required)
+  --tls-key FILE              its private key, PEM (required)
+  --client-ca FILE            require client certificates signed by this CA bundle
+  --policy FILE               policy file (default: the built-in em-runtime policy)
+  --threads N                 worker threads (default 2)
+  --max-body-bytes N          largest request body accepted, else 413 (default 8388608)
+  --max-connections N         open connections beyond this are closed at once (default 512)
+  --read-header-timeout S     seconds for a request's headers (default 5)
+  --read-body-timeout S       seconds for a request's body (default 10)
+  --idle-timeout S            seconds a keep-alive connection may wait (default 60)
+  --shutdown-grace S          seconds requests in flight get after SIGTERM (default 20)
+  --reload-interval S         seconds between checks of the certificate and policy files
+                              (default 5)
+  --log-level LEVEL           debug, info, warn or error (default info); logs are JSON lines
+                              on stderr, one per decision, never object bodies
+  -h, --help                  this text
+
+Exit codes: 0 after SIGTERM/SIGINT and a drain; 1 when the server cannot start (unreadable
+certificate, key or policy; address in use); 2 wrong usage.
 )";
 
 constexpr const char* kTestUsage = R"(Usage: em-guard-webhook test PATH [PATH ...]
@@ -109,6 +148,96 @@ class ArgumentReader {
 emguard::Policy load_policy(const std::string& path) {
   if (path.empty()) return emguard::Policy::builtin();
   return emguard::Policy::load(emguard::read_text_file(path), path);
+}
+
+int parse_count(const std::string& command, const std::string& option, const std::string& text,
+                long long min, long long max) {
+  long long value = 0;
+  std::size_t used = 0;
+  try {
+    value = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || value < min || value > max) {
+    usage_error(command, option + " must be a whole number from " + std::to_string(min) + " to " +
+                             std::to_string(max) + ", not \"" + text + "\"");
+  }
+  return static_cast<int>(value > INT32_MAX ? INT32_MAX : value);
+}
+
+int run_serve(int argc, char** argv) {
+  emguard::webhook::ServerOptions options;
+  ArgumentReader args("serve", argc, argv, 2);
+  const auto seconds = [&](const std::string& option) {
+    return std::chrono::seconds(parse_count("serve", option, args.value(), 1, 3600));
+  };
+  bool baseline = false;
+  while (args.next()) {
+    const std::string arg = args.arg();
+    if (arg == "-h" || arg == "--help") {
+      std::cout << kServeUsage;
+      return 0;
+    } else if (arg == "--listen") {
+      const std::string listen = args.value();
+      const std::size_t colon = listen.rfind(':');
+      if (colon == std::string::npos) usage_error("serve", "--listen wants ADDRESS:PORT");
+      std::string address = listen.substr(0, colon);
+      if (address.size() >= 2 && address.front() == '[' && address.back() == ']') {
+        address = address.substr(1, address.size() - 2);
+      }
+      options.address = address.empty() ? "0.0.0.0" : address;
+      options.port = static_cast<std::uint16_t>(
+          parse_count("serve", "--listen port", listen.substr(colon + 1), 0, 65535));
+    } else if (arg == "--tls-cert") {
+      options.certificate = args.value();
+    } else if (arg == "--tls-key") {
+      options.private_key = args.value();
+    } else if (arg == "--client-ca") {
+      options.client_ca = args.value();
+    } else if (arg == "--policy") {
+      options.policy = args.value();
+    } else if (arg == "--threads") {
+      options.threads = parse_count("serve", arg, args.value(), 1, 256);
+    } else if (arg == "--max-body-bytes") {
+      options.max_body_bytes =
+          static_cast<std::size_t>(parse_count("serve", arg, args.value(), 1024, 1 << 30));
+    } else if (arg == "--max-connections") {
+      options.max_connections =
+          static_cast<std::size_t>(parse_count("serve", arg, args.value(), 1, 1000000));
+    } else if (arg == "--read-header-timeout") {
+      options.header_timeout = seconds(arg);
+    } else if (arg == "--read-body-timeout") {
+      options.body_timeout = seconds(arg);
+    } else if (arg == "--idle-timeout") {
+      options.idle_timeout = seconds(arg);
+    } else if (arg == "--shutdown-grace") {
+      options.shutdown_grace =
+          std::chrono::seconds(parse_count("serve", arg, args.value(), 0, 3600));
+    } else if (arg == "--reload-interval") {
+      options.reload_interval = seconds(arg);
+    } else if (arg == "--reload-interval-ms") {
+      // For tests, which rotate certificates and cannot wait whole seconds.
+      options.reload_interval =
+          std::chrono::milliseconds(parse_count("serve", arg, args.value(), 10, 3600000));
+    } else if (arg == "--log-level") {
+      const std::string level = args.value();
+      if (!emguard::webhook::parse_log_level(level, options.log_level)) {
+        usage_error("serve",
+                    "--log-level must be debug, info, warn or error, not \"" + level + "\"");
+      }
+    } else if (arg == "--baseline-endpoint") {
+      baseline = true;  // bench/: POST /baseline answers without evaluating (not for production)
+    } else {
+      usage_error("serve", "unknown argument \"" + arg + "\"");
+    }
+  }
+  if (options.certificate.empty() || options.private_key.empty()) {
+    usage_error("serve",
+                "--tls-cert and --tls-key are required (certs-dev/make-certs.sh makes a pair)");
+  }
+  options.baseline_endpoint = baseline;
+  return emguard::webhook::serve(options);
 }
 
 int run_check(int argc, char** argv) {
@@ -255,9 +384,10 @@ int run_test(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
-  if (argc < 2) usage_error("", "a command is required (check or test)");
+  if (argc < 2) usage_error("", "a command is required (serve, check or test)");
   const std::string command = argv[1];
   try {
+    if (command == "serve") return run_serve(argc, argv);
     if (command == "check") return run_check(argc, argv);
     if (command == "test") return run_test(argc, argv);
   } catch (const std::exception& error) {

@@ -1,0 +1,208 @@
+#include "emguard/admission.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "emguard/error.hpp"
+#include "emguard/text.hpp"
+
+namespace emguard {
+namespace {
+
+using nlohmann::json;
+
+// Kubernetes shows at most this many characters of one warning (longer ones may be truncated
+// by the API server), and this many violations are spelled out in a denial.
+constexpr std::size_t kMaxWarningLength = 256;
+constexpr std::size_t kMaxListedViolations = 20;
+
+struct BadReview {
+  int status;
+  std::string message;
+};
+
+const json* find(const json& object, const char* key) {
+  if (!object.is_object()) return nullptr;
+  const auto found = object.find(key);
+  return found == object.end() ? nullptr : &*found;
+}
+
+std::string string_at(const json& object, const char* key) {
+  const json* value = find(object, key);
+  return value != nullptr && value->is_string() ? value->get<std::string>() : std::string();
+}
+
+std::string error_body(const std::string& message) {
+  return json{{"error", message}}.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+json parse_review(std::string_view body) {
+  // The callback only watches the depth; returning true keeps every value.
+  const json::parser_callback_t depth_guard = [](int depth, json::parse_event_t, json&) {
+    if (depth > kMaxReviewDepth) {
+      throw BadReview{400, "JSON nests deeper than " + std::to_string(kMaxReviewDepth) + " levels"};
+    }
+    return true;
+  };
+  try {
+    return json::parse(body, depth_guard);
+  } catch (const json::parse_error& error) {
+    // Only the position: nlohmann's message quotes the bytes it last read, which may be part of
+    // a Secret, and this text reaches the log.
+    throw BadReview{400, "malformed JSON at byte " + std::to_string(error.byte)};
+  }
+}
+
+std::string truncated(std::string text, std::size_t limit) {
+  if (text.size() <= limit) return text;
+  text.resize(limit - 3);
+  // Do not cut a UTF-8 sequence in half.
+  while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0xC0) == 0x80) text.pop_back();
+  if (!text.empty() && (static_cast<unsigned char>(text.back()) & 0x80) != 0) text.pop_back();
+  return text + "...";
+}
+
+std::string denial_message(const ObjectRef& ref, const Environment& environment,
+                           const std::vector<const Violation*>& enforced) {
+  std::string message =
+      ref.display() + " violates em-guard policy (environment " + environment.name + "):";
+  for (std::size_t i = 0; i < enforced.size() && i < kMaxListedViolations; ++i) {
+    message += "\n- [" + enforced[i]->rule + "] " + enforced[i]->path + ": " + enforced[i]->message;
+  }
+  if (enforced.size() > kMaxListedViolations) {
+    message += "\n- and " + std::to_string(enforced.size() - kMaxListedViolations) +
+               " more (run em-guard-webhook check on the manifest for all of them)";
+  }
+  return message;
+}
+
+json response_review(const json& request_review, const std::string& uid, bool allowed) {
+  json response = {{"uid", uid}, {"allowed", allowed}};
+  // Answer in the version the API server asked in (the contract requires the same apiVersion).
+  return json{{"apiVersion", request_review.value("apiVersion", "admission.k8s.io/v1")},
+              {"kind", "AdmissionReview"},
+              {"response", std::move(response)}};
+}
+
+}  // namespace
+
+AdmissionOutcome review_admission(const Engine& engine, std::string_view body,
+                                  std::string_view environment_name, const Date& today) {
+  AdmissionOutcome outcome;
+  try {
+    const json review = parse_review(body);
+    if (!review.is_object()) throw BadReview{400, "expected an AdmissionReview object"};
+    if (string_at(review, "kind") != "AdmissionReview" ||
+        string_at(review, "apiVersion") != "admission.k8s.io/v1") {
+      throw BadReview{400,
+                      "expected apiVersion admission.k8s.io/v1 and kind AdmissionReview (the "
+                      "webhook configuration must list admissionReviewVersions: [v1])"};
+    }
+    const json* request = find(review, "request");
+    if (request == nullptr || !request->is_object()) {
+      throw BadReview{400, "AdmissionReview has no request object"};
+    }
+    outcome.uid = string_at(*request, "uid");
+    if (outcome.uid.empty()) throw BadReview{400, "request.uid is missing or not a string"};
+    if (const json* kind = find(*request, "kind")) outcome.kind = string_at(*kind, "kind");
+    outcome.namespace_ = string_at(*request, "namespace");
+    outcome.name = string_at(*request, "name");
+    outcome.operation = string_at(*request, "operation");
+    if (const json* dry_run = find(*request, "dryRun");
+        dry_run != nullptr && dry_run->is_boolean()) {
+      outcome.dry_run = dry_run->get<bool>();
+    }
+
+    const Environment* environment = nullptr;
+    if (!environment_name.empty()) {
+      environment = engine.policy().find_environment(environment_name);
+      if (environment == nullptr) {
+        throw BadReview{404, "environment " + quoted(environment_name) +
+                                 " is not in the policy: the webhook configuration's path and "
+                                 "the policy disagree"};
+      }
+    }
+
+    json response = response_review(review, outcome.uid, true);
+    outcome.decision = "allow";
+    const std::string subresource = string_at(*request, "subResource");
+    if (outcome.operation != "CREATE" && outcome.operation != "UPDATE") {
+      outcome.reason = "operation " + (outcome.operation.empty() ? "(none)" : outcome.operation) +
+                       " is not evaluated";
+    } else if (!subresource.empty()) {
+      outcome.reason = "subresource " + subresource + " is not evaluated";
+    } else {
+      const json* object = find(*request, "object");
+      if (object == nullptr || !object->is_object()) {
+        throw BadReview{400, "request.object is missing or not an object for " + outcome.operation};
+      }
+      if (environment == nullptr) {
+        // A Namespace carries the labels that place it; any other object goes by its namespace.
+        const ObjectRef ref = ObjectRef::of(*object);
+        std::map<std::string, std::string> labels;
+        const bool is_namespace = ref.kind == "Namespace" && ref.api_version == "v1";
+        if (is_namespace) {
+          if (const json* metadata = find(*object, "metadata")) {
+            if (const json* found = find(*metadata, "labels"); found && found->is_object()) {
+              for (const auto& [key, value] : found->items()) {
+                if (value.is_string()) labels[key] = value.get<std::string>();
+              }
+            }
+          }
+        }
+        environment = engine.policy().environment_for_namespace(
+            is_namespace ? ref.name : outcome.namespace_, is_namespace ? &labels : nullptr);
+      }
+      if (environment == nullptr) {
+        outcome.reason = "no environment of the policy claims namespace " +
+                         (outcome.namespace_.empty() ? "(none)" : outcome.namespace_);
+      } else {
+        outcome.environment = environment->name;
+        EvaluationContext context;
+        context.environment = environment;
+        context.today = today;
+        Evaluation evaluation;
+        try {
+          evaluation = engine.evaluate(*object, context);
+        } catch (const InputError& error) {
+          throw BadReview{400, error.what()};
+        }
+        std::vector<const Violation*> enforced;
+        json warnings = json::array();
+        std::set<std::string> rules;
+        for (const Violation& violation : evaluation.violations) {
+          rules.insert(violation.rule);
+          if (violation.mode == Mode::Enforce) {
+            enforced.push_back(&violation);
+          } else {
+            warnings.push_back(truncated(
+                "em-guard [" + violation.rule + "] " + violation.path + ": " + violation.message,
+                kMaxWarningLength));
+          }
+        }
+        outcome.rules.assign(rules.begin(), rules.end());
+        if (!enforced.empty()) {
+          outcome.decision = "deny";
+          response["response"]["allowed"] = false;
+          response["response"]["status"] = {
+              {"code", 403},
+              {"reason", "Forbidden"},
+              {"message", denial_message(ObjectRef::of(*object), *environment, enforced)}};
+        } else if (!warnings.empty()) {
+          outcome.decision = "warn";
+        }
+        if (!warnings.empty()) response["response"]["warnings"] = std::move(warnings);
+      }
+    }
+    outcome.body = response.dump(-1, ' ', false, json::error_handler_t::replace);
+  } catch (const BadReview& bad) {
+    outcome.http_status = bad.status;
+    outcome.decision = "error";
+    outcome.reason = bad.message;
+    outcome.body = error_body(bad.message);
+  }
+  return outcome;
+}
+
+}  // namespace emguard

@@ -1,0 +1,533 @@
+#include "server.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "asio.hpp"
+#include "emguard/admission.hpp"
+#include "emguard/engine.hpp"
+#include "emguard/error.hpp"
+#include "emguard/files.hpp"
+#include "emguard/policy.hpp"
+#include "metrics.hpp"
+#include "tls.hpp"
+
+namespace emguard::webhook {
+namespace {
+
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using Stream = beast::ssl_stream<beast::tcp_stream>;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+// A completion token that stores the error instead of throwing. Made fresh for every operation:
+// Boost 1.74's composed operations (Beast) cannot take the token as a const lvalue.
+auto into(boost::system::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
+
+constexpr std::size_t kHeaderLimit = 16 * 1024;
+constexpr const char* kJson = "application/json";
+
+// A value swapped whole by the reloader while request threads read it.
+template <class T>
+class Swappable {
+ public:
+  explicit Swappable(std::shared_ptr<const T> value) : value_(std::move(value)) {}
+  std::shared_ptr<const T> get() const {
+    const std::lock_guard lock(mutex_);
+    return value_;
+  }
+  void set(std::shared_ptr<const T> value) {
+    const std::lock_guard lock(mutex_);
+    value_ = std::move(value);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const T> value_;
+};
+
+std::shared_ptr<const Engine> load_engine(const std::string& path) {
+  if (path.empty()) return std::make_shared<const Engine>(Policy::builtin());
+  return std::make_shared<const Engine>(Policy::load(read_text_file(path), path));
+}
+
+// One client connection; shared so that a drain can reach idle ones through weak pointers.
+struct Connection {
+  Connection(tcp::socket socket, ssl::context& context) : stream(std::move(socket), context) {}
+  Stream stream;
+  bool idle = false;  // waiting for the next request; touched only on the connection's strand
+};
+
+struct Server {
+  explicit Server(const ServerOptions& options_in)
+      : options(options_in),
+        log(options_in.log_level),
+        engine(load_engine(options_in.policy)),
+        tls(nullptr),
+        acceptor(asio::make_strand(io)),
+        signals(io, SIGTERM, SIGINT),
+        reload_timer(io) {}
+
+  const ServerOptions& options;
+  Logger log;
+  Metrics metrics;
+  Swappable<Engine> engine;
+  Swappable<ssl::context> tls;
+  asio::io_context io;
+  tcp::acceptor acceptor;
+  asio::signal_set signals;
+  asio::steady_timer reload_timer;
+  std::atomic<bool> draining{false};
+  std::atomic<std::size_t> connections{0};
+  std::mutex registry_mutex;
+  std::set<std::shared_ptr<Connection>> registry;
+
+  // --- set-up -----------------------------------------------------------------------------
+
+  void install_tls() {
+    const TlsContext loaded =
+        load_tls({options.certificate, options.private_key, options.client_ca});
+    tls.set(loaded.context);
+    metrics.set_certificate_expiry(loaded.not_after);
+    log.info("serving certificate loaded", {{"certificate", options.certificate},
+                                            {"serial", loaded.serial},
+                                            {"notAfter", loaded.not_after}});
+  }
+
+  // --- responses --------------------------------------------------------------------------
+
+  static Response respond(const Request& request, http::status status, std::string body,
+                          const char* content_type = kJson) {
+    Response response{status, request.version()};
+    response.set(http::field::server, "em-guard-webhook");
+    response.set(http::field::content_type, content_type);
+    response.body() = std::move(body);
+    response.keep_alive(request.keep_alive());
+    response.prepare_payload();
+    return response;
+  }
+
+  static Response error(const Request& request, http::status status, const std::string& message) {
+    return respond(request, status,
+                   nlohmann::json{{"error", message}}.dump(
+                       -1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+
+  static bool is_json(const Request& request) {
+    const auto found = request.find(http::field::content_type);
+    if (found == request.end()) return false;
+    std::string value(found->value());
+    value = value.substr(0, value.find(';'));
+    while (!value.empty() && value.back() == ' ') value.pop_back();
+    for (char& c : value) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    return value == kJson;
+  }
+
+  // The environment a /validate path names: "" for /validate, nullopt when the path is not one.
+  static std::optional<std::string> validate_environment(std::string_view path) {
+    if (path == "/validate" || path == "/validate/") return std::string();
+    constexpr std::string_view prefix = "/validate/";
+    if (path.substr(0, prefix.size()) != prefix) return std::nullopt;
+    const std::string_view name = path.substr(prefix.size());
+    if (name.empty() || name.size() > 63) return std::nullopt;
+    for (const char c : name) {
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return std::nullopt;
+    }
+    return std::string(name);
+  }
+
+  // The label a path gets in metrics: known routes as they are, anything else "other", so that
+  // scanners cannot grow the label set.
+  std::string metric_path(std::string_view path) const {
+    if (path == "/healthz" || path == "/readyz" || path == "/metrics") return std::string(path);
+    if (options.baseline_endpoint && path == "/baseline") return std::string(path);
+    if (validate_environment(path)) return std::string(path);
+    return "other";
+  }
+
+  static std::string_view path_of(const Request& request) {
+    const std::string_view target(request.target().data(), request.target().size());
+    return target.substr(0, target.find('?'));
+  }
+
+  struct Handled {
+    Response response;
+    std::string decision = "none";               // for metrics: allow, warn, deny, error, none
+    std::optional<nlohmann::json> decision_log;  // fields of the admission log line
+  };
+
+  // Routes one complete request.
+  Handled handle(const Request& request) {
+    const std::string_view path = path_of(request);
+    Handled handled;
+    handled.response = route(request, path, handled);
+    return handled;
+  }
+
+  Response route(const Request& request, std::string_view path, Handled& handled) {
+    const auto only = [&](http::verb verb, const char* allow) -> std::optional<Response> {
+      if (request.method() == verb) return std::nullopt;
+      Response response = error(request, http::status::method_not_allowed,
+                                "method " + std::string(request.method_string()) +
+                                    " is not allowed on " + std::string(path) + "; use " + allow);
+      response.set(http::field::allow, allow);
+      return response;
+    };
+    if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
+      if (auto refused = only(http::verb::get, "GET")) return std::move(*refused);
+      if (path == "/healthz") return respond(request, http::status::ok, "ok\n", "text/plain");
+      if (path == "/readyz") {
+        if (draining)
+          return respond(request, http::status::service_unavailable, "draining\n", "text/plain");
+        return respond(request, http::status::ok, "ok\n", "text/plain");
+      }
+      return respond(request, http::status::ok, metrics.render(),
+                     "text/plain; version=0.0.4; charset=utf-8");
+    }
+    const bool baseline = options.baseline_endpoint && path == "/baseline";
+    const std::optional<std::string> environment = validate_environment(path);
+    if (!environment && !baseline) {
+      return error(
+          request, http::status::not_found,
+          "no such path; admission reviews go to POST /validate or /validate/<environment>");
+    }
+    if (auto refused = only(http::verb::post, "POST")) return std::move(*refused);
+    if (!is_json(request)) {
+      return error(request, http::status::unsupported_media_type,
+                   "Content-Type must be application/json (an AdmissionReview)");
+    }
+    if (baseline) {
+      handled.decision = "allow";
+      return respond(
+          request, http::status::ok,
+          R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"","allowed":true}})");
+    }
+
+    const auto current = engine.get();
+    const AdmissionOutcome outcome =
+        review_admission(*current, request.body(), *environment, Date::today_utc());
+    handled.decision = outcome.decision;
+    if (outcome.decision == "deny") {
+      for (const std::string& rule : outcome.rules) metrics.count_denial(rule);
+    }
+    nlohmann::json fields = {{"uid", outcome.uid},
+                             {"kind", outcome.kind},
+                             {"namespace", outcome.namespace_},
+                             {"name", outcome.name},
+                             {"operation", outcome.operation},
+                             {"environment", outcome.environment},
+                             {"decision", outcome.decision},
+                             {"rules", outcome.rules},
+                             {"dryRun", outcome.dry_run},
+                             {"path", std::string(path)}};
+    if (!outcome.reason.empty()) fields["reason"] = outcome.reason;
+    handled.decision_log = std::move(fields);
+    return respond(request, static_cast<http::status>(outcome.http_status), outcome.body);
+  }
+
+  // --- connections ------------------------------------------------------------------------
+
+  awaitable<void> run_connection(std::shared_ptr<Connection> connection) {
+    Stream& stream = connection->stream;
+    beast::tcp_stream& lowest = beast::get_lowest_layer(stream);
+    beast::error_code ec;
+
+    lowest.expires_after(options.handshake_timeout);
+    co_await stream.async_handshake(ssl::stream_base::server, into(ec));
+    if (ec) {
+      metrics.count_handshake_failure();
+      log.log(LogLevel::Debug, "TLS handshake failed", {{"error", ec.message()}});
+      co_return;
+    }
+
+    beast::flat_buffer buffer;
+    bool first = true;
+    for (;;) {
+      // Idle: wait for the first byte of the next request (a drain closes idle connections).
+      if (buffer.size() == 0) {
+        if (draining && !first) break;
+        connection->idle = true;
+        lowest.expires_after(first ? options.header_timeout : options.idle_timeout);
+        const std::size_t got = co_await stream.async_read_some(buffer.prepare(4096), into(ec));
+        connection->idle = false;
+        if (ec) break;
+        buffer.commit(got);
+      }
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(kHeaderLimit);
+      parser.body_limit(options.max_body_bytes);
+      lowest.expires_after(options.header_timeout);
+      co_await http::async_read_header(stream, buffer, parser, into(ec));
+      if (ec) {
+        if (ec == http::error::header_limit) {
+          co_await reject(stream, http::status::request_header_fields_too_large,
+                          "request headers exceed " + std::to_string(kHeaderLimit) + " bytes");
+        } else if (ec != beast::error::timeout && ec != asio::error::operation_aborted &&
+                   ec != http::error::end_of_stream && ec != asio::ssl::error::stream_truncated &&
+                   ec != asio::error::eof) {
+          co_await reject(stream, http::status::bad_request, "malformed HTTP request");
+        }
+        break;
+      }
+      metrics.in_flight().fetch_add(1);
+      const auto length = parser.content_length();
+      if (length && *length > options.max_body_bytes) {
+        ec = http::error::body_limit;  // answered below without reading a byte of the body
+      } else {
+        lowest.expires_after(options.body_timeout);
+        co_await http::async_read(stream, buffer, parser, into(ec));
+      }
+      if (ec) {
+        metrics.in_flight().fetch_sub(1);
+        if (ec == http::error::body_limit) {
+          metrics.count_request(metric_path(path_of(parser.get())), 413, "none", {});
+          co_await reject(
+              stream, http::status::payload_too_large,
+              "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
+        }
+        break;  // timeouts, resets: nothing more to say on this connection
+      }
+
+      const Request& request = parser.get();
+      const auto started = std::chrono::steady_clock::now();
+      Handled handled = handle(request);
+      Response& response = handled.response;
+      const auto latency = std::chrono::steady_clock::now() - started;
+      const bool keep_alive = request.keep_alive() && !draining;
+      response.keep_alive(keep_alive);
+      metrics.count_request(metric_path(path_of(request)), static_cast<int>(response.result_int()),
+                            handled.decision, latency);
+      if (handled.decision_log) {
+        nlohmann::json& fields = *handled.decision_log;
+        fields["latencyMs"] = std::chrono::duration<double, std::milli>(latency).count();
+        fields["code"] = response.result_int();
+        log.log(handled.decision == "error" ? LogLevel::Warn : LogLevel::Info, "admission review",
+                std::move(fields));
+      }
+
+      lowest.expires_after(options.body_timeout);
+      co_await http::async_write(stream, response, into(ec));
+      metrics.in_flight().fetch_sub(1);
+      if (ec || !keep_alive) break;
+      first = false;
+    }
+    // Close politely (close_notify), but never wait long for a client that does not answer.
+    lowest.expires_after(std::chrono::seconds(1));
+    co_await stream.async_shutdown(into(ec));
+  }
+
+  awaitable<void> reject(Stream& stream, http::status status, const std::string& message) {
+    Request placeholder;
+    placeholder.version(11);
+    placeholder.keep_alive(false);
+    Response response = error(placeholder, status, message);
+    response.keep_alive(false);
+    beast::error_code ec;
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+    co_await http::async_write(stream, response, into(ec));
+  }
+
+  void start_connection(tcp::socket socket) {
+    const std::shared_ptr<const ssl::context> context = tls.get();
+    // ssl::stream wants a non-const context; the connection keeps it alive, so a reload (which
+    // swaps in a new one for new connections) never pulls it from under a handshake.
+    auto connection =
+        std::make_shared<Connection>(std::move(socket), const_cast<ssl::context&>(*context));
+    {
+      const std::lock_guard lock(registry_mutex);
+      registry.insert(connection);
+    }
+    connections.fetch_add(1);
+    metrics.open_connections().fetch_add(1);
+    const auto executor = connection->stream.get_executor();
+    asio::co_spawn(executor, run_connection(connection),
+                   [this, connection, context](std::exception_ptr failure) {
+                     if (failure) {
+                       try {
+                         std::rethrow_exception(failure);
+                       } catch (const std::exception& e) {
+                         log.error("connection failed", {{"error", e.what()}});
+                       }
+                     }
+                     {
+                       const std::lock_guard lock(registry_mutex);
+                       registry.erase(connection);
+                     }
+                     metrics.open_connections().fetch_sub(1);
+                     connections.fetch_sub(1);
+                   });
+  }
+
+  awaitable<void> accept_loop() {
+    beast::error_code ec;
+    for (;;) {
+      tcp::socket socket = co_await acceptor.async_accept(asio::make_strand(io), into(ec));
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        // Out of descriptors and the like: log, back off a little, keep serving.
+        log.warn("accept failed", {{"error", ec.message()}});
+        asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(50));
+        co_await pause.async_wait(into(ec));
+        continue;
+      }
+      if (connections.load() >= options.max_connections) {
+        metrics.count_rejected_connection();
+        socket.close(ec);
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true), ec);
+      start_connection(std::move(socket));
+    }
+  }
+
+  // --- reload and shutdown ----------------------------------------------------------------
+
+  void start_reloads() {
+    std::vector<std::string> tls_files = {options.certificate, options.private_key};
+    if (!options.client_ca.empty()) tls_files.push_back(options.client_ca);
+    auto tls_signature = std::make_shared<FileSignature>(tls_files);
+    auto policy_signature = std::make_shared<FileSignature>(
+        options.policy.empty() ? std::vector<std::string>{}
+                               : std::vector<std::string>{options.policy});
+    schedule_reload(tls_signature, policy_signature);
+  }
+
+  void schedule_reload(std::shared_ptr<FileSignature> tls_signature,
+                       std::shared_ptr<FileSignature> policy_signature) {
+    reload_timer.expires_after(options.reload_interval);
+    reload_timer.async_wait([this, tls_signature, policy_signature](beast::error_code ec) {
+      if (ec || draining) return;
+      if (tls_signature->changed()) {
+        try {
+          install_tls();
+          metrics.count_reload("certificate", true);
+        } catch (const std::exception& e) {
+          metrics.count_reload("certificate", false);
+          log.error("new certificate rejected; still serving the previous one",
+                    {{"error", e.what()}});
+        }
+      }
+      if (policy_signature->changed()) {
+        try {
+          engine.set(load_engine(options.policy));
+          metrics.count_reload("policy", true);
+          log.info("policy reloaded", {{"policy", options.policy}});
+        } catch (const std::exception& e) {
+          metrics.count_reload("policy", false);
+          log.error("new policy rejected; still enforcing the previous one", {{"error", e.what()}});
+        }
+      }
+      schedule_reload(tls_signature, policy_signature);
+    });
+  }
+
+  void begin_drain(int signal_number) {
+    if (draining.exchange(true)) return;
+    log.info("draining", {{"signal", signal_number},
+                          {"graceSeconds", options.shutdown_grace.count()},
+                          {"openConnections", connections.load()}});
+    reload_timer.cancel();
+    asio::post(acceptor.get_executor(), [this] {
+      beast::error_code ignored;
+      acceptor.close(ignored);
+    });
+    close_idle_connections();
+    const auto deadline = std::chrono::steady_clock::now() + options.shutdown_grace;
+    auto timer = std::make_shared<asio::steady_timer>(io);
+    wait_for_drain(timer, deadline);
+  }
+
+  void close_idle_connections() {
+    std::vector<std::weak_ptr<Connection>> all;
+    {
+      const std::lock_guard lock(registry_mutex);
+      all.assign(registry.begin(), registry.end());
+    }
+    for (const auto& weak : all) {
+      const auto connection = weak.lock();
+      if (!connection) continue;
+      asio::post(connection->stream.get_executor(), [weak] {
+        if (const auto c = weak.lock(); c && c->idle) beast::get_lowest_layer(c->stream).cancel();
+      });
+    }
+  }
+
+  void wait_for_drain(std::shared_ptr<asio::steady_timer> timer,
+                      std::chrono::steady_clock::time_point deadline) {
+    if (connections.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
+      if (connections.load() != 0) {
+        log.warn("grace period over; closing remaining connections",
+                 {{"openConnections", connections.load()}});
+      }
+      log.info("stopped");
+      io.stop();
+      return;
+    }
+    // Connections that were mid-request when the drain began are idle now: close them too.
+    close_idle_connections();
+    timer->expires_after(std::chrono::milliseconds(20));
+    timer->async_wait(
+        [this, timer, deadline](beast::error_code) { wait_for_drain(timer, deadline); });
+  }
+
+  int run() {
+    try {
+      install_tls();
+      const tcp::endpoint endpoint(asio::ip::make_address(options.address), options.port);
+      acceptor.open(endpoint.protocol());
+      acceptor.set_option(asio::socket_base::reuse_address(true));
+      acceptor.bind(endpoint);
+      acceptor.listen(asio::socket_base::max_listen_connections);
+      log.info("listening",
+               {{"address", options.address},
+                {"port", acceptor.local_endpoint().port()},
+                {"threads", options.threads},
+                {"policy", options.policy.empty() ? "built-in default" : options.policy},
+                {"clientCertificates", !options.client_ca.empty()}});
+    } catch (const std::exception& e) {
+      log.error("cannot start", {{"error", e.what()}});
+      return 1;
+    }
+    signals.async_wait([this](beast::error_code ec, int signal_number) {
+      if (!ec) begin_drain(signal_number);
+    });
+    start_reloads();
+    asio::co_spawn(acceptor.get_executor(), accept_loop(), [this](std::exception_ptr failure) {
+      if (!failure) return;
+      try {
+        std::rethrow_exception(failure);
+      } catch (const std::exception& e) {
+        log.error("listener failed", {{"error", e.what()}});
+      }
+    });
+    std::vector<std::thread> pool;
+    for (int i = 1; i < options.threads; ++i) pool.emplace_back([this] { io.run(); });
+    io.run();
+    for (std::thread& thread : pool) thread.join();
+    return 0;
+  }
+};
+
+}  // namespace
+
+int serve(const ServerOptions& options) {
+  // A client that vanishes mid-write is an error code on its connection, not a SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    Server server(options);
+    return server.run();
+  } catch (const InputError& e) {
+    Logger(options.log_level).error("cannot start", {{"error", e.what()}});
+    return 1;
+  }
+}
+
+}  // namespace emguard::webhook
