@@ -8,7 +8,7 @@
 
 #include "emguard/engine.hpp"
 #include "emguard/policy.hpp"
-#include "emguard/yaml.hpp"
+#include "support/policy_eval.hpp"
 
 namespace emguard {
 namespace {
@@ -27,22 +27,12 @@ environments:
     rules: {gateway-consistency: off}
 )";
 
-json object(const std::string& yaml) { return to_json(parse_yaml(yaml, "test object")); }
+using test::contains;
+using test::object;
 
+// The pinned-chart-versions violations of one object in the "production" environment.
 std::vector<Violation> check(const json& obj, const char* policy_yaml = kPolicy) {
-  const Engine engine(Policy::load(policy_yaml, "test"));
-  EvaluationContext context;
-  context.environment = engine.policy().find_environment("production");
-  EXPECT_NE(context.environment, nullptr);
-  std::vector<Violation> result;
-  for (Violation& violation : engine.evaluate(obj, context).violations) {
-    if (violation.rule == kPinnedChartVersions) result.push_back(std::move(violation));
-  }
-  return result;
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
+  return test::rule_violations(kPinnedChartVersions, obj, policy_yaml);
 }
 
 // The one violation of `obj`, which must be at `path` and contain every part.

@@ -11,6 +11,7 @@
 #include "emguard/stream.hpp"
 #include "emguard/yaml.hpp"
 #include "support/files.hpp"
+#include "support/policy_eval.hpp"
 
 namespace emguard {
 namespace {
@@ -42,21 +43,12 @@ const std::string kNothingDeclared;
 const std::string kSchemeOnly = "    scheme: https\n";
 const std::string kHostnameOnly = "    hostname: em.example.com\n";
 
-json object(const std::string& yaml) { return to_json(parse_yaml(yaml, "test object")); }
+using test::object;
 
 // The gateway-consistency violations of `obj` in "production"; `batch` empty = admission.
 std::vector<Violation> check(const json& obj, const std::vector<const json*>& batch = {},
                              const std::string& declared = kDeclared) {
-  const Engine engine(Policy::load(policy_text(declared), "test"));
-  EvaluationContext context;
-  context.environment = engine.policy().find_environment("production");
-  EXPECT_NE(context.environment, nullptr);
-  context.batch = batch;
-  std::vector<Violation> result;
-  for (Violation& violation : engine.evaluate(obj, context).violations) {
-    if (violation.rule == kGatewayConsistency) result.push_back(std::move(violation));
-  }
-  return result;
+  return test::rule_violations(kGatewayConsistency, obj, policy_text(declared), batch);
 }
 
 std::string describe(const std::vector<Violation>& violations) {

@@ -8,7 +8,7 @@
 
 #include "emguard/engine.hpp"
 #include "emguard/policy.hpp"
-#include "emguard/yaml.hpp"
+#include "support/policy_eval.hpp"
 
 namespace emguard {
 namespace {
@@ -43,20 +43,11 @@ environments:
     rules: {gateway-consistency: off}
 )";
 
-// An object from YAML, the way every front end reads manifests.
-json object(const std::string& yaml) { return to_json(parse_yaml(yaml, "test object")); }
+using test::object;
 
 // The pinned-images violations of one object in the "production" environment.
 std::vector<Violation> check(const json& obj, const char* policy_yaml = kPolicy) {
-  const Engine engine(Policy::load(policy_yaml, "test"));
-  EvaluationContext context;
-  context.environment = engine.policy().find_environment("production");
-  EXPECT_NE(context.environment, nullptr);
-  std::vector<Violation> result;
-  for (Violation& violation : engine.evaluate(obj, context).violations) {
-    if (violation.rule == kPinnedImages) result.push_back(std::move(violation));
-  }
-  return result;
+  return test::rule_violations(kPinnedImages, obj, policy_yaml);
 }
 
 // A Deployment with one container "app" running `image`.

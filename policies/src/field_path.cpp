@@ -1,5 +1,6 @@
 #include <string>
 
+#include "emguard/ascii.hpp"
 #include "rules.hpp"
 
 namespace emguard::rules {
@@ -8,8 +9,7 @@ namespace {
 bool is_identifier(std::string_view key) {
   if (key.empty()) return false;
   for (const char c : key) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-';
+    const bool ok = ascii::is_alnum(c) || c == '_' || c == '-';
     if (!ok) return false;
   }
   return true;

@@ -1,5 +1,6 @@
 #include "emguard/gateway.hpp"
 
+#include "emguard/ascii.hpp"
 #include "emguard/text.hpp"
 
 #include <algorithm>
@@ -21,31 +22,13 @@ constexpr std::size_t kMaxLabelLength = 63;
 constexpr std::size_t kMaxPortDigits = 5;
 constexpr unsigned kMaxPort = 65535;
 
-// Character classes are spelled out instead of using <cctype>, whose answers depend on the
-// locale and whose arguments must not be negative chars.
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
-bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
-bool is_letter(char c) { return is_lower(c) || is_upper(c); }
-bool is_lower_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
+// Space, tab, LF, CR and form feed (the WHATWG "ASCII whitespace" set): what a CORS origin list
+// is trimmed and split on. Wider than ascii::is_blank_or_line_break (no form feed there), and kept
+// apart so that lists with a form feed keep splitting where they always have.
+bool is_origin_list_space(char c) { return ascii::is_blank_or_line_break(c) || c == '\f'; }
 bool is_control_or_space(char c) {
   const auto byte = static_cast<unsigned char>(c);
   return byte <= 0x20 || byte == 0x7f;
-}
-
-char to_lower(char c) { return is_upper(c) ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lowered(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = to_lower(c);
-  return out;
-}
-
-bool equals_ignoring_case(std::string_view left, std::string_view right) {
-  return left.size() == right.size() &&
-         std::equal(left.begin(), left.end(), right.begin(),
-                    [](char a, char b) { return to_lower(a) == to_lower(b); });
 }
 
 // True when the label would be read as a number by an IPv4 parser: all decimal digits, or "0x"
@@ -54,9 +37,9 @@ bool equals_ignoring_case(std::string_view left, std::string_view right) {
 bool is_numeric_label(std::string_view label) {
   if (label.empty()) return false;
   if (label.size() >= 2 && label[0] == '0' && label[1] == 'x') {
-    return std::all_of(label.begin() + 2, label.end(), is_lower_hex);
+    return std::all_of(label.begin() + 2, label.end(), ascii::is_lower_hex);
   }
-  return std::all_of(label.begin(), label.end(), is_digit);
+  return std::all_of(label.begin(), label.end(), ascii::is_digit);
 }
 
 // Validates a Gateway API `Hostname`. `allow_upper` accepts upper-case letters (for hosts taken
@@ -107,8 +90,8 @@ HostnameCheck validate(std::string_view text, bool allow_upper) {
       return result;
     }
     for (const char c : label) {
-      if (is_lower(c) || is_digit(c) || c == '-') continue;
-      if (is_upper(c)) {
+      if (ascii::is_lower(c) || ascii::is_digit(c) || c == '-') continue;
+      if (ascii::is_upper(c)) {
         if (allow_upper) continue;
         result.error = "uppercase letter " + quoted_char(c) +
                        " is not allowed: Gateway API hostnames are lower case";
@@ -149,7 +132,7 @@ HostnameCheck validate(std::string_view text, bool allow_upper) {
       result.error = "label " + quoted(label) + " ends with '-'";
       return result;
     }
-    if (!std::all_of(label.begin(), label.end(), is_digit)) all_numeric = false;
+    if (!std::all_of(label.begin(), label.end(), ascii::is_digit)) all_numeric = false;
     last_label = label;
     start = end + 1;
   }
@@ -158,7 +141,7 @@ HostnameCheck validate(std::string_view text, bool allow_upper) {
     result.error = "hostname is an IPv4 address: Gateway API does not allow IP addresses";
     return result;
   }
-  if (is_numeric_label(lowered(last_label))) {
+  if (is_numeric_label(ascii::lowered(last_label))) {
     result.error = "last label " + quoted(last_label) +
                    " is numeric, so clients read the name as an IP address: Gateway API does "
                    "not allow IP addresses, and RFC 1123 requires an alphabetic top-level label";
@@ -176,14 +159,14 @@ HostnameCheck validate(std::string_view text, bool allow_upper) {
 bool under_wildcard(std::string_view suffix, std::string_view name) {
   if (name.size() <= suffix.size() + 1) return false;
   const std::size_t dot = name.size() - suffix.size() - 1;
-  return name[dot] == '.' && equals_ignoring_case(name.substr(dot + 1), suffix);
+  return name[dot] == '.' && ascii::equals_ignoring_case(name.substr(dot + 1), suffix);
 }
 
 bool matches_everything(std::string_view hostname) { return hostname.empty() || hostname == "*"; }
 
 void add_unique(std::vector<std::string>& out, std::string_view hostname) {
   const bool seen = std::any_of(out.begin(), out.end(), [&](const std::string& existing) {
-    return equals_ignoring_case(existing, hostname);
+    return ascii::equals_ignoring_case(existing, hostname);
   });
   if (!seen) out.emplace_back(hostname);
 }
@@ -206,7 +189,7 @@ struct ParseResult {
 
 // RFC 3986 section 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
 bool is_scheme_char(char c) {
-  return is_letter(c) || is_digit(c) || c == '+' || c == '-' || c == '.';
+  return ascii::is_letter(c) || ascii::is_digit(c) || c == '+' || c == '-' || c == '.';
 }
 
 // Scans scheme://host[:port][/path][?query][#fragment] with the checks listed in gateway.hpp.
@@ -228,7 +211,7 @@ ParseResult parse_url(std::string_view text) {
 
   std::size_t pos = 0;
   while (pos < text.size() && is_scheme_char(text[pos])) ++pos;
-  if (pos == 0 || !is_letter(text[0]) || text.substr(pos, 3) != "://") {
+  if (pos == 0 || !ascii::is_letter(text[0]) || text.substr(pos, 3) != "://") {
     result.error = "is not an absolute URL of the form scheme://host[:port][/path]";
     return result;
   }
@@ -284,7 +267,7 @@ ParseResult parse_url(std::string_view text) {
       result.error = "has an empty port after ':'";
       return result;
     }
-    if (!std::all_of(port.begin(), port.end(), is_digit)) {
+    if (!std::all_of(port.begin(), port.end(), ascii::is_digit)) {
       result.error = "has a port that is not a number";
       return result;
     }
@@ -305,8 +288,8 @@ ParseResult parse_url(std::string_view text) {
 }
 
 unsigned default_port(std::string_view scheme) {
-  if (equals_ignoring_case(scheme, "https")) return 443;
-  if (equals_ignoring_case(scheme, "http")) return 80;
+  if (ascii::equals_ignoring_case(scheme, "https")) return 443;
+  if (ascii::equals_ignoring_case(scheme, "http")) return 80;
   return 0;
 }
 
@@ -322,7 +305,7 @@ std::string join(const std::vector<std::string>& parts, std::string_view separat
 OriginCheck check_one(std::string_view text, std::string_view scheme, std::string_view hostname,
                       bool origin) {
   const std::string_view kind = origin ? "origin" : "URL";
-  const std::string expected = lowered(scheme) + "://" + lowered(hostname);
+  const std::string expected = ascii::lowered(scheme) + "://" + ascii::lowered(hostname);
   if (text == "*") {
     return {false, "\"*\" allows every origin instead of exactly " + expected +
                        ": any web site could call the services, and browsers refuse credentialed "
@@ -339,16 +322,17 @@ OriginCheck check_one(std::string_view text, std::string_view scheme, std::strin
   if (!url.port.empty()) written += ":" + std::string(url.port);
 
   std::vector<std::string> differences;
-  if (!equals_ignoring_case(url.scheme, scheme)) {
+  if (!ascii::equals_ignoring_case(url.scheme, scheme)) {
     std::string part = std::string(kind) + " " + written + " uses scheme " +
                        std::string(url.scheme) + ", but the release is served over " +
                        std::string(scheme);
-    if (equals_ignoring_case(scheme, "https") && equals_ignoring_case(url.scheme, "http")) {
+    if (ascii::equals_ignoring_case(scheme, "https") &&
+        ascii::equals_ignoring_case(url.scheme, "http")) {
       part += ": browsers will reject CORS requests and cookies marked Secure";
     }
     differences.push_back(std::move(part));
   }
-  if (!equals_ignoring_case(url.host, hostname)) {
+  if (!ascii::equals_ignoring_case(url.host, hostname)) {
     differences.push_back("host " + std::string(url.host) + " differs from hostname " +
                           std::string(hostname));
   }
@@ -396,7 +380,7 @@ bool listener_accepts(std::string_view listener_hostname, std::string_view host)
   const HostnameCheck listener_check = validate(listener_hostname, /*allow_upper=*/false);
   if (!listener_check.valid) return false;
   if (listener_check.wildcard) return under_wildcard(listener_hostname.substr(2), host);
-  return equals_ignoring_case(listener_hostname, host);
+  return ascii::equals_ignoring_case(listener_hostname, host);
 }
 
 Intersection intersect(std::string_view listener_hostname,
@@ -438,7 +422,8 @@ Intersection intersect(std::string_view listener_hostname,
     const std::string_view route_view = route;
     if (!listener_wildcard && !check.wildcard) {
       // "if both hostnames are precise ... then the hostnames must match exactly"
-      if (equals_ignoring_case(listener_hostname, route_view)) add_unique(result.hostnames, route);
+      if (ascii::equals_ignoring_case(listener_hostname, route_view))
+        add_unique(result.hostnames, route);
     } else if (listener_wildcard && !check.wildcard) {
       // listener *.example.com, route www.example.com -> www.example.com
       if (under_wildcard(listener_hostname.substr(2), route_view)) {
@@ -454,7 +439,7 @@ Intersection intersect(std::string_view listener_hostname,
       // the intersection (listener *.com, route *.example.com -> *.example.com).
       const std::string_view listener_domain = listener_hostname.substr(2);
       const std::string_view route_domain = route_view.substr(2);
-      if (equals_ignoring_case(listener_domain, route_domain) ||
+      if (ascii::equals_ignoring_case(listener_domain, route_domain) ||
           under_wildcard(listener_domain, route_domain)) {
         add_unique(result.hostnames, route);
       } else if (under_wildcard(route_domain, listener_domain)) {
@@ -475,8 +460,8 @@ std::vector<OriginCheck> check_origin_list(std::string_view list, std::string_vi
   std::vector<OriginCheck> results;
   std::size_t first = 0;
   std::size_t last = list.size();
-  while (first < last && is_space(list[first])) ++first;
-  while (last > first && is_space(list[last - 1])) --last;
+  while (first < last && is_origin_list_space(list[first])) ++first;
+  while (last > first && is_origin_list_space(list[last - 1])) --last;
   std::string_view body = list.substr(first, last - first);
   // A JSON array of strings, as pydantic-settings parses list-valued environment variables.
   const bool json = body.size() >= 2 && body.front() == '[' && body.back() == ']';
@@ -484,12 +469,12 @@ std::vector<OriginCheck> check_origin_list(std::string_view list, std::string_vi
 
   std::size_t pos = 0;
   while (pos < body.size()) {
-    if (body[pos] == ',' || is_space(body[pos])) {
+    if (body[pos] == ',' || is_origin_list_space(body[pos])) {
       ++pos;
       continue;
     }
     std::size_t end = pos;
-    while (end < body.size() && body[end] != ',' && !is_space(body[end])) ++end;
+    while (end < body.size() && body[end] != ',' && !is_origin_list_space(body[end])) ++end;
     std::string_view token = body.substr(pos, end - pos);
     if (json && token.size() >= 2 && token.front() == '"' && token.back() == '"') {
       token = token.substr(1, token.size() - 2);

@@ -1,5 +1,6 @@
 #include "emguard/image_ref.hpp"
 
+#include "emguard/ascii.hpp"
 #include "emguard/text.hpp"
 
 #include <algorithm>
@@ -31,27 +32,12 @@ constexpr std::array<KnownDigestAlgorithm, 3> kKnownDigestAlgorithms = {{
     {"sha512", 128},
 }};
 
-// Character classes are spelled out instead of using <cctype>, whose answers depend on the
-// locale and whose arguments must not be negative chars.
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
-bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
-bool is_letter(char c) { return is_lower(c) || is_upper(c); }
-bool is_alnum(char c) { return is_letter(c) || is_digit(c); }
-bool is_lower_alnum(char c) { return is_lower(c) || is_digit(c); }
-bool is_word_char(char c) { return is_alnum(c) || c == '_'; }
-bool is_lower_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
-bool is_upper_hex(char c) { return c >= 'A' && c <= 'F'; }
-bool is_hex(char c) { return is_lower_hex(c) || is_upper_hex(c); }
+bool is_lower_alnum(char c) { return ascii::is_lower(c) || ascii::is_digit(c); }
+bool is_word_char(char c) { return ascii::is_alnum(c) || c == '_'; }
+// A-F only, without the digits (unlike ascii::is_lower_hex): the letters that make a digest's hex
+// non-canonical.
+bool is_upper_hex_letter(char c) { return c >= 'A' && c <= 'F'; }
 bool is_path_separator_char(char c) { return c == '.' || c == '_' || c == '-'; }
-
-char to_lower(char c) { return is_upper(c) ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool equals_ignoring_case(std::string_view left, std::string_view right) {
-  return left.size() == right.size() &&
-         std::equal(left.begin(), left.end(), right.begin(),
-                    [](char a, char b) { return to_lower(a) == to_lower(b); });
-}
 
 // Each check_* returns what is wrong, or an empty string when the part is valid.
 
@@ -66,7 +52,7 @@ std::string check_host_name(std::string_view host, std::string_view domain) {
         component_start, dot == std::string_view::npos ? host.npos : dot - component_start);
     if (component.empty()) return "registry domain " + quoted(domain) + " has an empty component";
     for (const char c : component) {
-      if (!is_alnum(c) && c != '-') {
+      if (!ascii::is_alnum(c) && c != '-') {
         return "registry domain " + quoted(domain) + " has an invalid character " + quoted_char(c);
       }
     }
@@ -89,7 +75,7 @@ std::string check_domain(std::string_view domain) {
     const std::string_view address = domain.substr(1, close - 1);
     if (address.empty()) return "registry domain " + quoted(domain) + " has an empty IPv6 address";
     for (const char c : address) {
-      if (!is_hex(c) && c != ':') {
+      if (!ascii::is_hex(c) && c != ':') {
         return "IPv6 address in registry domain " + quoted(domain) + " has an invalid character " +
                quoted_char(c);
       }
@@ -108,7 +94,7 @@ std::string check_domain(std::string_view domain) {
   if (after_host.empty()) return {};
   const std::string_view port = after_host.substr(1);  // drop the ':'
   if (port.empty()) return "registry domain " + quoted(domain) + " has an empty port after ':'";
-  if (!std::all_of(port.begin(), port.end(), is_digit)) {
+  if (!std::all_of(port.begin(), port.end(), ascii::is_digit)) {
     return "registry port " + quoted(port) + " in " + quoted(domain) + " must be digits only";
   }
   return {};
@@ -142,7 +128,7 @@ std::string check_path_component(std::string_view component, std::string_view pa
       }
       continue;
     }
-    if (is_upper(c)) {
+    if (ascii::is_upper(c)) {
       return "repository path " + quoted(path) + " has an uppercase character " + quoted_char(c) +
              "; repository names must be lowercase";
     }
@@ -195,11 +181,11 @@ bool is_well_formed_digest_algorithm(std::string_view algorithm) {
   bool at_component_start = true;
   for (const char c : algorithm) {
     if (at_component_start) {
-      if (!is_letter(c)) return false;
+      if (!ascii::is_letter(c)) return false;
       at_component_start = false;
     } else if (c == '+' || c == '.' || c == '_' || c == '-') {
       at_component_start = true;
-    } else if (!is_alnum(c)) {
+    } else if (!ascii::is_alnum(c)) {
       return false;
     }
   }
@@ -223,7 +209,7 @@ bool looks_like_domain(std::string_view first_component) {
 
 // Docker refuses a bare 64-hex name because it would be read as an image ID, not a repository.
 bool is_image_identifier(std::string_view text) {
-  return text.size() == 64 && std::all_of(text.begin(), text.end(), is_lower_hex);
+  return text.size() == 64 && std::all_of(text.begin(), text.end(), ascii::is_lower_hex);
 }
 
 ImageParseResult failure(std::string message) { return {std::nullopt, std::move(message)}; }
@@ -250,7 +236,7 @@ std::string digest_error(std::string_view digest) {
     // "SHA256" would otherwise slip through as an unknown algorithm with relaxed rules, while
     // runtimes reject it.
     for (const KnownDigestAlgorithm& candidate : kKnownDigestAlgorithms) {
-      if (equals_ignoring_case(candidate.name, algorithm)) {
+      if (ascii::equals_ignoring_case(candidate.name, algorithm)) {
         return "digest algorithm " + quoted(algorithm) + " must be written in lowercase " +
                quoted(candidate.name);
       }
@@ -258,11 +244,11 @@ std::string digest_error(std::string_view digest) {
   }
 
   for (const char c : hex) {
-    if (known != nullptr && is_upper_hex(c)) {
+    if (known != nullptr && is_upper_hex_letter(c)) {
       return std::string(algorithm) + " digest has an uppercase hex character " + quoted_char(c) +
              "; it must be lowercase";
     }
-    if (!is_hex(c)) {
+    if (!ascii::is_hex(c)) {
       return std::string(algorithm) + " digest has an invalid hex character " + quoted_char(c);
     }
   }
@@ -347,9 +333,9 @@ PinState pin_state(const ImageRef& ref, const std::vector<std::string>& mutable_
   // A digest wins over any tag: the runtime pulls by digest and ignores the tag.
   if (ref.has_digest()) return PinState::Digest;
   if (!ref.has_tag()) return PinState::NoTag;
-  if (equals_ignoring_case(ref.tag, "latest")) return PinState::MutableTag;
+  if (ascii::equals_ignoring_case(ref.tag, "latest")) return PinState::MutableTag;
   for (const std::string& mutable_tag : mutable_tags) {
-    if (equals_ignoring_case(ref.tag, mutable_tag)) return PinState::MutableTag;
+    if (ascii::equals_ignoring_case(ref.tag, mutable_tag)) return PinState::MutableTag;
   }
   return PinState::ExactTag;
 }

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "emguard/ascii.hpp"
 #include "emguard/gateway.hpp"
 #include "emguard/k8s.hpp"
 #include "emguard/text.hpp"
@@ -37,42 +38,12 @@ constexpr std::string_view kGatewayGroup = "gateway.networking.k8s.io";
 // hostnames cannot flood a log line or an admission response.
 constexpr std::size_t kMaxListed = 3;
 
-// --- small text helpers ----------------------------------------------------------------------
-
-char lower_char(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lowered(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = lower_char(c);
-  return out;
-}
-
-bool iequals(std::string_view left, std::string_view right) {
-  if (left.size() != right.size()) return false;
-  for (std::size_t i = 0; i < left.size(); ++i) {
-    if (lower_char(left[i]) != lower_char(right[i])) return false;
-  }
-  return true;
-}
-
-bool ends_with(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
-std::string_view trimmed(std::string_view text) {
-  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-  while (!text.empty() && space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && space(text.back())) text.remove_suffix(1);
-  return text;
-}
-
 // Setting names are shown bare when they are plain identifiers (PUBLIC_URL, hostname), quoted
 // otherwise, so a hostile key cannot smuggle anything into a message.
 std::string setting_name(std::string_view name) {
   if (name.empty() || name.size() > kMaxQuotedLength) return emguard::quoted(name);
   for (const char c : name) {
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                       c == '_' || c == '-' || c == '.';
+    const bool plain = ascii::is_alnum(c) || c == '_' || c == '-' || c == '.';
     if (!plain) return emguard::quoted(name);
   }
   return std::string(name);
@@ -262,7 +233,7 @@ std::string listener_hostname_display(const Listener& listener) {
 // The scheme of "scheme://...", lower case, or "" when the value has no "://".
 std::string url_scheme(std::string_view value) {
   const std::size_t marker = value.find("://");
-  return marker == std::string_view::npos ? std::string() : lowered(value.substr(0, marker));
+  return marker == std::string_view::npos ? std::string() : ascii::lowered(value.substr(0, marker));
 }
 
 // Where the authority of "scheme://authority/..." ends, or npos without "://".
@@ -282,8 +253,10 @@ std::string url_host(std::string_view value) {
   if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
     authority.remove_prefix(at + 1);
   }
-  if (!authority.empty() && authority.front() == '[') return lowered(authority);  // IP literal
-  return lowered(authority.substr(0, authority.find(':')));
+  if (!authority.empty() && authority.front() == '[') {
+    return ascii::lowered(authority);  // IP literal
+  }
+  return ascii::lowered(authority.substr(0, authority.find(':')));
 }
 
 // The path of an absolute URL ("/keycloak"), without query or fragment, which may hold tokens.
@@ -302,7 +275,7 @@ bool is_internal_host(std::string_view host) {
   if (host.find('.') == std::string_view::npos) return true;
   for (const std::string_view suffix :
        {".svc", ".cluster.local", ".localhost", ".local", ".internal"}) {
-    if (ends_with(host, suffix)) return true;
+    if (host.ends_with(suffix)) return true;
   }
   return false;
 }
@@ -319,7 +292,7 @@ std::string value_display(std::string_view value) {
 // The origins of a CORS allowed-origins setting: a JSON array of strings (pydantic-settings'
 // list form, parsed as JSON), otherwise a list separated by commas and/or whitespace.
 std::vector<std::string> origin_tokens(std::string_view list) {
-  const std::string_view body = trimmed(list);
+  const std::string_view body = ascii::trim(list);
   std::vector<std::string> tokens;
   if (body.size() >= 2 && body.front() == '[' && body.back() == ']') {
     const json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
@@ -328,7 +301,7 @@ std::vector<std::string> origin_tokens(std::string_view list) {
       for (const json& item : parsed) all_strings = all_strings && item.is_string();
       if (all_strings) {
         for (const json& item : parsed) {
-          const std::string_view origin = trimmed(item.get_ref<const std::string&>());
+          const std::string_view origin = ascii::trim(item.get_ref<const std::string&>());
           if (!origin.empty()) tokens.emplace_back(origin);
         }
         return tokens;
@@ -339,9 +312,7 @@ std::vector<std::string> origin_tokens(std::string_view list) {
   }
   std::size_t pos = 0;
   while (pos < body.size()) {
-    const auto separator = [](char c) {
-      return c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r';
-    };
+    const auto separator = [](char c) { return c == ',' || ascii::is_blank_or_line_break(c); };
     if (separator(body[pos])) {
       ++pos;
       continue;
@@ -373,8 +344,8 @@ class Checker {
         object_(input.object),
         environment_(input.environment),
         settings_(input.policy.gateway_consistency().settings),
-        hostname_(lowered(input.environment.hostname)),
-        scheme_(lowered(input.environment.scheme)) {}
+        hostname_(ascii::lowered(input.environment.hostname)),
+        scheme_(ascii::lowered(input.environment.scheme)) {}
 
   std::vector<Finding> run() {
     const std::string kind = string_member(object_, "kind");
@@ -1105,7 +1076,7 @@ class Checker {
 
   void check_setting(const std::string& path, const std::string& where, SettingKind kind,
                      const std::string& raw) {
-    const std::string_view value = trimmed(raw);
+    const std::string_view value = ascii::trim(raw);
     if (value.empty()) return;  // unset: the service's own default applies
     // Kubernetes expands $(VAR) in env values and args when the container starts: not literal.
     if (value.find("$(") != std::string_view::npos) return;
@@ -1202,10 +1173,10 @@ class Checker {
 
   void check_bare_hostname(const std::string& path, const std::string& where,
                            std::string_view value) {
-    const std::string host = lowered(value);
+    const std::string host = ascii::lowered(value);
     if (is_internal_host(host) && !is_endpoint_host(host)) return;
     for (const Endpoint& endpoint : endpoints_) {
-      if (iequals(value, endpoint.host)) return;
+      if (ascii::equals_ignoring_case(value, endpoint.host)) return;
     }
     const Endpoint& target = endpoints_.front();
     add(path, where + " is " + emguard::quoted(value) + ", but the release is served at " +

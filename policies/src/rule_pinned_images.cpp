@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "emguard/ascii.hpp"
 #include "emguard/image_ref.hpp"
 #include "emguard/k8s.hpp"
 #include "emguard/text.hpp"
@@ -32,18 +33,6 @@ constexpr std::array<ContainerList, 3> kContainerLists{{
 }};
 
 constexpr std::string_view kDigestPlaceholder = "@sha256:<64 hex digits>";
-
-bool equals_ignoring_case(std::string_view left, std::string_view right) {
-  if (left.size() != right.size()) return false;
-  for (std::size_t i = 0; i < left.size(); ++i) {
-    char a = left[i];
-    char b = right[i];
-    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
-    if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
-    if (a != b) return false;
-  }
-  return true;
-}
 
 // `container "app"`, or `container #2` when the entry has no usable name (the API server
 // rejects that, but a render or CI check should still point at the right entry).
@@ -104,7 +93,7 @@ std::string check_image(const std::string& who, const std::string& image,
       std::string why = "the tag " + emguard::quoted(ref.tag) + " is mutable";
       // Say where the verdict comes from when it is the policy's list, not the universal
       // "latest", so the reader knows which setting to look at.
-      if (!equals_ignoring_case(ref.tag, "latest")) {
+      if (!ascii::equals_ignoring_case(ref.tag, "latest")) {
         why += " (the policy lists it in pinned-images mutableTags)";
       }
       return who + " uses image " + shown + ": " + why + ", so " +

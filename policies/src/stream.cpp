@@ -8,6 +8,7 @@
 #include <istream>
 #include <streambuf>
 
+#include "emguard/ascii.hpp"
 #include "emguard/yaml.hpp"
 
 namespace emguard {
@@ -16,26 +17,15 @@ namespace {
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 constexpr std::string_view kSourcePrefix = "# Source: ";
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
 // `---` or `...` at the start of a line, followed by white space or the end of the line.
 bool starts_with_marker(std::string_view line, std::string_view marker) {
-  return line.substr(0, 3) == marker && (line.size() == 3 || is_blank(line[3]));
-}
-
-std::string_view trim_left(std::string_view text) {
-  while (!text.empty() && is_blank(text.front())) text.remove_prefix(1);
-  return text;
-}
-
-std::string_view trim_right(std::string_view text) {
-  while (!text.empty() && is_blank(text.back())) text.remove_suffix(1);
-  return text;
+  return line.substr(0, 3) == marker &&
+         (line.size() == 3 || ascii::is_blank_or_line_break(line[3]));
 }
 
 // A line carries content unless it is blank, a comment or a directive.
 bool is_content(std::string_view line) {
-  line = trim_left(line);
+  line = ascii::trim_left(line);
   return !line.empty() && line.front() != '#' && line.front() != '%';
 }
 
@@ -61,7 +51,9 @@ void finish_document(std::vector<Document>& documents, std::string_view stream, 
     } else if (starts_with_marker(line, "...")) {
       // The document-end marker is not content.
     } else if (line.substr(0, kSourcePrefix.size()) == kSourcePrefix) {
-      if (document.source.empty()) document.source = trim_right(line.substr(kSourcePrefix.size()));
+      if (document.source.empty()) {
+        document.source = ascii::trim_right(line.substr(kSourcePrefix.size()));
+      }
     } else if (is_content(line)) {
       document.has_content = true;
     }

@@ -1,5 +1,7 @@
 #include "emguard/text.hpp"
 
+#include "emguard/ascii.hpp"
+
 namespace emguard {
 namespace {
 
@@ -45,9 +47,7 @@ std::string quoted_char(char c) {
 namespace emguard {
 namespace {
 
-char fold(char c, bool ignore_case) {
-  return ignore_case && c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
+char fold(char c, bool ignore_case) { return ignore_case ? ascii::to_lower(c) : c; }
 
 }  // namespace
 

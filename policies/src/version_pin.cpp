@@ -1,5 +1,6 @@
 #include "emguard/version_pin.hpp"
 
+#include "emguard/ascii.hpp"
 #include "emguard/text.hpp"
 
 #include "emguard/image_ref.hpp"
@@ -41,38 +42,23 @@ constexpr std::size_t kMaxOciTagLength = 128;
 constexpr std::size_t kFullShaLength = 40;
 constexpr std::size_t kMinShortShaLength = 7;
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
-bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
-bool is_alnum(char c) { return is_lower(c) || is_upper(c) || is_digit(c); }
-bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
+// Space, tab, LF, VT, FF and CR: isspace() in the C locale. The constraint scanner separates
+// terms on it and classify_version trims every value with it. Wider than
+// ascii::is_blank_or_line_break (which has no VT or FF) and kept apart, so that values holding
+// those characters are still read as before.
+bool is_c_space(char c) { return ascii::is_blank_or_line_break(c) || c == '\f' || c == '\v'; }
 bool is_wildcard(char c) { return c == 'x' || c == 'X' || c == '*'; }
-bool is_identifier_char(char c) { return is_alnum(c) || c == '-'; }
+bool is_identifier_char(char c) { return ascii::is_alnum(c) || c == '-'; }
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+std::string_view trim_c_space(std::string_view text) {
+  while (!text.empty() && is_c_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_c_space(text.back())) text.remove_suffix(1);
   return text;
 }
 
 bool all_of(std::string_view text, bool (*predicate)(char)) {
   for (const char c : text) {
     if (!predicate(c)) return false;
-  }
-  return true;
-}
-
-bool equals_ignoring_case(std::string_view left, std::string_view right) {
-  if (left.size() != right.size()) return false;
-  for (std::size_t i = 0; i < left.size(); ++i) {
-    char a = left[i];
-    char b = right[i];
-    if (is_upper(a)) a = static_cast<char>(a - 'A' + 'a');
-    if (is_upper(b)) b = static_cast<char>(b - 'A' + 'a');
-    if (a != b) return false;
   }
   return true;
 }
@@ -128,7 +114,7 @@ class ConstraintScanner {
       if (auto error = scan_term(term)) return error;
       const std::size_t spaces = skip_space();
       if (term.op.empty() && spaces > 0 && pos_ + 1 < alt_.size() && alt_[pos_] == '-' &&
-          is_space(alt_[pos_ + 1])) {
+          is_c_space(alt_[pos_ + 1])) {
         // Hyphen range "a - b": the upper bound is a bare version.
         ++pos_;
         skip_space();
@@ -189,7 +175,7 @@ class ConstraintScanner {
     for (int segment = 0; segment < 3; ++segment) {
       if (segment > 0) {
         if (pos_ + 1 >= alt_.size() || alt_[pos_] != '.' ||
-            !(is_digit(alt_[pos_ + 1]) || is_wildcard(alt_[pos_ + 1]))) {
+            !(ascii::is_digit(alt_[pos_ + 1]) || is_wildcard(alt_[pos_ + 1]))) {
           break;
         }
         ++pos_;
@@ -198,10 +184,10 @@ class ConstraintScanner {
       if (is_wildcard(alt_[pos_])) {
         ++pos_;
         if (term.wildcard_at < 0) term.wildcard_at = segment;
-      } else if (is_digit(alt_[pos_])) {
+      } else if (ascii::is_digit(alt_[pos_])) {
         std::uint64_t number = 0;
         const std::size_t begin = pos_;
-        while (pos_ < alt_.size() && is_digit(alt_[pos_])) {
+        while (pos_ < alt_.size() && ascii::is_digit(alt_[pos_])) {
           const auto digit = static_cast<std::uint64_t>(alt_[pos_] - '0');
           if (number > (UINT64_MAX - digit) / 10) {
             return "number " + quoted(alt_.substr(begin, 24)) + " is too large";
@@ -227,7 +213,7 @@ class ConstraintScanner {
       ++pos_;
       if (auto error = scan_identifiers("build metadata", false)) return error;
     }
-    if (pos_ < alt_.size() && !is_space(alt_[pos_]) && alt_[pos_] != ',') {
+    if (pos_ < alt_.size() && !is_c_space(alt_[pos_]) && alt_[pos_] != ',') {
       if (alt_[pos_] == '.' && term.segments == 3) {
         return std::string("a version has at most three numbers (major.minor.patch)");
       }
@@ -244,7 +230,7 @@ class ConstraintScanner {
       const std::string_view identifier = alt_.substr(begin, pos_ - begin);
       if (identifier.empty()) return std::string(what) + " has an empty identifier";
       if (numeric_rules && identifier.size() > 1 && identifier[0] == '0' &&
-          all_of(identifier, is_digit)) {
+          all_of(identifier, ascii::is_digit)) {
         return std::string(what) + " identifier " + quoted(identifier) + " has a leading zero";
       }
       if (pos_ < alt_.size() && alt_[pos_] == '.') {
@@ -257,7 +243,7 @@ class ConstraintScanner {
 
   std::size_t skip_space() {
     const std::size_t begin = pos_;
-    while (pos_ < alt_.size() && is_space(alt_[pos_])) ++pos_;
+    while (pos_ < alt_.size() && is_c_space(alt_[pos_])) ++pos_;
     return pos_ - begin;
   }
 
@@ -407,7 +393,7 @@ VersionPinResult classify_git_revision(std::string_view value) {
   if (value.empty()) {
     return {VersionPin::Empty, "an empty targetRevision means HEAD: it follows the latest commit"};
   }
-  if (all_of(value, is_hex) && value.size() >= kMinShortShaLength &&
+  if (all_of(value, ascii::is_hex) && value.size() >= kMinShortShaLength &&
       value.size() <= kFullShaLength) {
     if (value.size() == kFullShaLength) return {VersionPin::Exact, shown + " is a commit SHA"};
     return {VersionPin::Exact, shown + " is a short commit SHA"};
@@ -471,14 +457,14 @@ VersionPinResult classify_oci_tag(std::string_view value) {
   }
   for (std::size_t i = 0; i < value.size(); ++i) {
     const char c = value[i];
-    const bool word = is_alnum(c) || c == '_';
+    const bool word = ascii::is_alnum(c) || c == '_';
     if (!word && (i == 0 || (c != '.' && c != '-'))) {
       return {VersionPin::Invalid,
               shown + " is not a valid tag: " + quoted_char(c) +
                   (i == 0 ? " cannot start a tag" : " is not allowed in a tag")};
     }
   }
-  if (equals_ignoring_case(value, "latest")) {
+  if (ascii::equals_ignoring_case(value, "latest")) {
     return {VersionPin::Branch, shown + " is moved to every new push"};
   }
   return {VersionPin::Exact, shown + " is a fixed tag"};
@@ -487,7 +473,7 @@ VersionPinResult classify_oci_tag(std::string_view value) {
 }  // namespace
 
 VersionPinResult classify_version(VersionField field, std::string_view value) {
-  value = trim(value);
+  value = trim_c_space(value);
   switch (field) {
     case VersionField::HelmChartVersion:
       if (value.empty()) {

@@ -1,0 +1,33 @@
+#include "support/policy_eval.hpp"
+
+#include <gtest/gtest.h>
+
+#include <utility>
+
+#include "emguard/policy.hpp"
+#include "emguard/yaml.hpp"
+
+namespace emguard::test {
+
+nlohmann::json object(const std::string& yaml) { return to_json(parse_yaml(yaml, "test object")); }
+
+std::vector<Violation> rule_violations(std::string_view rule, const nlohmann::json& obj,
+                                       std::string_view policy_yaml,
+                                       const std::vector<const nlohmann::json*>& batch) {
+  const Engine engine(Policy::load(policy_yaml, "test"));
+  EvaluationContext context;
+  context.environment = engine.policy().find_environment("production");
+  EXPECT_NE(context.environment, nullptr);
+  context.batch = batch;
+  std::vector<Violation> result;
+  for (Violation& violation : engine.evaluate(obj, context).violations) {
+    if (violation.rule == rule) result.push_back(std::move(violation));
+  }
+  return result;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace emguard::test
