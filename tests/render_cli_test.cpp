@@ -22,7 +22,7 @@
 #include "emguard/render/render.hpp"
 
 #include "support/files.hpp"
-#include "support/process.hpp"
+#include "support/script_runner.hpp"
 
 namespace emguard::render {
 namespace {
@@ -44,10 +44,15 @@ using emguard::test::ProcessResult;
 using emguard::test::Stdout;
 using Result = ProcessResult;
 
+// Runs the renderer with exactly `env` (plus PATH), feeding `input`, under a deadline.
 Result run_binary(const std::vector<std::string>& args, const std::string& input = "",
                   const std::map<std::string, std::string>& env = {},
                   Stdout stdout_mode = Stdout::Pipe) {
-  return emguard::test::run_process(kBinary, args, input, env, stdout_mode, kDeadline);
+  std::vector<std::string> argv = {kBinary.string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  emguard::test::Env full = env;
+  full.emplace("PATH", "/usr/bin:/bin");
+  return emguard::test::run_process(argv, full, kDeadline, input, {}, stdout_mode);
 }
 
 std::string library_render(const std::string& input, const RenderOptions& options,

@@ -1,6 +1,7 @@
 // em-guard-webhook check and test: the offline front ends, run as CI would run them.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -8,7 +9,7 @@
 #include <vector>
 
 #include "support/files.hpp"
-#include "support/process.hpp"
+#include "support/script_runner.hpp"
 
 namespace emguard {
 namespace {
@@ -18,8 +19,12 @@ const std::filesystem::path kCorpus = std::filesystem::path(EMGUARD_CORPUS_DIR) 
 const std::filesystem::path kBinary = EMGUARD_WEBHOOK_BIN;
 const std::string kSample = (kSource / "charts/em-runtime-sample/rendered.yaml").string();
 
+constexpr auto kDeadline = std::chrono::seconds(60);
+
 test::ProcessResult webhook(const std::vector<std::string>& args, const std::string& input = "") {
-  return test::run_process(kBinary, args, input);
+  std::vector<std::string> argv = {kBinary.string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return test::run_process(argv, test::base_env(), kDeadline, input);
 }
 
 bool contains(const std::string& text, const std::string& part) {
@@ -106,8 +111,8 @@ TEST(WebhookCli, SampleReleaseIsClean) {
 
 TEST(WebhookCli, RenderedSampleWithInjectedObjectsIsClean) {
   // What em-guard-render adds (backup Job, wait containers) must pass em-guard's own policy.
-  const auto rendered =
-      test::run_process(EMGUARD_RENDER_BIN, {"--namespace", "em-runtime"}, test::sample_release());
+  const auto rendered = test::run_process({EMGUARD_RENDER_BIN, "--namespace", "em-runtime"},
+                                          test::base_env(), kDeadline, test::sample_release());
   ASSERT_EQ(rendered.exit_code, 0) << rendered.err;
   const auto result = webhook({"check", "-f", "-"}, rendered.out);
   EXPECT_EQ(result.exit_code, 0) << result.out;

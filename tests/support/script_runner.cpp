@@ -140,7 +140,8 @@ void prepend_path(Env& env, const fs::path& dir) {
 }
 
 ProcessResult run_process(const std::vector<std::string>& argv, const Env& env,
-                          milliseconds timeout, std::string_view input, const fs::path& cwd) {
+                          milliseconds timeout, std::string_view input, const fs::path& cwd,
+                          Stdout stdout_mode) {
   ignore_sigpipe_once();
   const ExecPlan plan(argv, env, cwd);
   Pipe in;
@@ -152,6 +153,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const Env& env,
   in.close_read();
   out.close_write();
   err.close_write();
+  if (stdout_mode == Stdout::ClosedPipe) out.close_read();
 
   ProcessResult result;
   size_t written = 0;

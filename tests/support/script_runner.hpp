@@ -38,11 +38,15 @@ Env base_env();
 // Prepends dir to env's PATH (for stand-in tools such as a fake kubectl).
 void prepend_path(Env& env, const std::filesystem::path& dir);
 
-// Runs argv[0] (searched in env's PATH) with exactly env, feeding input on stdin. On
-// timeout the whole process group is killed and timed_out is set.
+// Pipe: stdout is read into ProcessResult::out. ClosedPipe: the read end is closed at once, as
+// when the consumer of a pipeline has gone away (writes fail with EPIPE).
+enum class Stdout { Pipe, ClosedPipe };
+
+// Runs argv[0] (searched in env's PATH) with exactly env, feeding input on stdin while stdout
+// and stderr are read. On timeout the whole process group is killed and timed_out is set.
 ProcessResult run_process(const std::vector<std::string>& argv, const Env& env,
                           std::chrono::milliseconds timeout, std::string_view input = {},
-                          const std::filesystem::path& cwd = {});
+                          const std::filesystem::path& cwd = {}, Stdout stdout_mode = Stdout::Pipe);
 
 // Runs an injected script the way the rendered container does:
 // /bin/sh -c "<lib.sh + name.sh>" em-guard-<name>.
