@@ -12,10 +12,6 @@
 
 namespace emguard {
 
-// How deep JSON may nest in a review. Kubernetes objects stay far below; the cap keeps a hostile
-// body from costing stack or time.
-inline constexpr int kMaxReviewDepth = 128;
-
 struct AdmissionOutcome {
   int http_status =
       200;           // 200 with an AdmissionReview; 400 (bad review), 404 (unknown environment)
