@@ -54,10 +54,11 @@ bool parse_log_level(std::string_view text, LogLevel& level) {
 
 void Logger::log(LogLevel level, std::string_view message, nlohmann::json fields) const {
   if (!enabled(level)) return;
-  nlohmann::json line = {{"time", timestamp()}, {"level", level_name(level)}, {"msg", message}};
-  if (fields.is_object()) {
-    for (auto& [key, value] : fields.items()) line[key] = std::move(value);
-  }
+  // The caller's object becomes the line (no copy): this runs once per admission decision.
+  nlohmann::json line = fields.is_object() ? std::move(fields) : nlohmann::json::object();
+  line["time"] = timestamp();
+  line["level"] = level_name(level);
+  line["msg"] = message;
   std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   text += '\n';
   // One write per line (pipes keep writes up to PIPE_BUF atomic; longer lines still go out whole

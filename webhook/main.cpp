@@ -227,7 +227,8 @@ int run_serve(int argc, char** argv) {
                     "--log-level must be debug, info, warn or error, not \"" + level + "\"");
       }
     } else if (arg == "--baseline-endpoint") {
-      baseline = true;  // bench/: POST /baseline answers without evaluating (not for production)
+      baseline = true;  // bench/: POST /baseline decodes and allows, evaluating nothing (not for
+                        // production)
     } else {
       usage_error("serve", "unknown argument \"" + arg + "\"");
     }

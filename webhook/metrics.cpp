@@ -42,6 +42,11 @@ void Metrics::count_request(const std::string& path, int code, const std::string
   latency_sum_ns_.fetch_add(static_cast<std::uint64_t>(latency.count()), std::memory_order_relaxed);
 }
 
+void Metrics::count_rejected(const std::string& path, int code) {
+  const std::lock_guard lock(mutex_);
+  ++requests_[{path, code, "none"}];
+}
+
 void Metrics::count_denial(const std::string& rule) {
   const std::lock_guard lock(mutex_);
   ++denials_[rule];

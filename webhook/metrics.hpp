@@ -22,6 +22,9 @@ class Metrics {
 
   void count_request(const std::string& path, int code, const std::string& decision,
                      std::chrono::nanoseconds latency);
+  // A request answered with an error before it was complete (413, 431, 400): counted by path and
+  // code, not timed.
+  void count_rejected(const std::string& path, int code);
   void count_denial(const std::string& rule);
   void count_handshake_failure() { handshake_failures_.fetch_add(1, std::memory_order_relaxed); }
   void count_rejected_connection() {

@@ -149,7 +149,14 @@ struct Server {
   std::string metric_path(std::string_view path) const {
     if (path == "/healthz" || path == "/readyz" || path == "/metrics") return std::string(path);
     if (options.baseline_endpoint && path == "/baseline") return std::string(path);
-    if (validate_environment(path)) return std::string(path);
+    // /validate, and /validate/<name> only for the policy's environments: the label set stays
+    // "/validate plus one per environment" however many names scanners try.
+    if (const auto environment = validate_environment(path)) {
+      if (environment->empty() ||
+          engine.get()->policy().find_environment(*environment) != nullptr) {
+        return std::string(path);
+      }
+    }
     return "other";
   }
 
@@ -205,10 +212,9 @@ struct Server {
                    "Content-Type must be application/json (an AdmissionReview)");
     }
     if (baseline) {
-      handled.decision = "allow";
-      return respond(
-          request, http::status::ok,
-          R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"","allowed":true}})");
+      const AdmissionOutcome outcome = allow_without_evaluating(request.body());
+      handled.decision = outcome.decision;
+      return respond(request, static_cast<http::status>(outcome.http_status), outcome.body);
     }
 
     const auto current = engine.get();
@@ -267,28 +273,31 @@ struct Server {
       lowest.expires_after(options.header_timeout);
       co_await http::async_read_header(stream, buffer, parser, into(ec));
       if (ec) {
-        if (ec == http::error::header_limit) {
+        // Beast checks a Content-Length against body_limit with the headers: that is a 413.
+        if (ec == http::error::body_limit) {
+          metrics.count_rejected(metric_path(path_of(parser.get())), 413);
+          co_await reject(
+              stream, http::status::payload_too_large,
+              "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
+        } else if (ec == http::error::header_limit) {
+          metrics.count_rejected("other", 431);
           co_await reject(stream, http::status::request_header_fields_too_large,
                           "request headers exceed " + std::to_string(kHeaderLimit) + " bytes");
         } else if (ec != beast::error::timeout && ec != asio::error::operation_aborted &&
                    ec != http::error::end_of_stream && ec != asio::ssl::error::stream_truncated &&
                    ec != asio::error::eof) {
+          metrics.count_rejected("other", 400);
           co_await reject(stream, http::status::bad_request, "malformed HTTP request");
         }
         break;
       }
       metrics.in_flight().fetch_add(1);
-      const auto length = parser.content_length();
-      if (length && *length > options.max_body_bytes) {
-        ec = http::error::body_limit;  // answered below without reading a byte of the body
-      } else {
-        lowest.expires_after(options.body_timeout);
-        co_await http::async_read(stream, buffer, parser, into(ec));
-      }
+      lowest.expires_after(options.body_timeout);
+      co_await http::async_read(stream, buffer, parser, into(ec));
       if (ec) {
         metrics.in_flight().fetch_sub(1);
-        if (ec == http::error::body_limit) {
-          metrics.count_request(metric_path(path_of(parser.get())), 413, "none", {});
+        if (ec == http::error::body_limit) {  // a chunked body that grew past the limit
+          metrics.count_rejected(metric_path(path_of(parser.get())), 413);
           co_await reject(
               stream, http::status::payload_too_large,
               "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes");

@@ -28,8 +28,9 @@ struct ServerOptions {
   std::chrono::seconds shutdown_grace{20};
   std::chrono::milliseconds reload_interval{5000};
   LogLevel log_level = LogLevel::Info;
-  // Serves POST /baseline, which answers "allowed" without decoding or evaluating anything: the
-  // transport floor bench/ compares the real handler with. Off in production.
+  // Serves POST /baseline, which decodes the review and answers "allowed" with its uid without
+  // evaluating anything (allow_without_evaluating): the floor bench/ compares the real handler
+  // with. Off in production.
   bool baseline_endpoint = false;
 };
 

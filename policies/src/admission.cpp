@@ -201,4 +201,22 @@ AdmissionOutcome review_admission(const Engine& engine, std::string_view body,
   return outcome;
 }
 
+AdmissionOutcome allow_without_evaluating(std::string_view body) {
+  AdmissionOutcome outcome;
+  try {
+    const json review = parse_review(body);
+    const json* request = find(review, "request");
+    outcome.uid = request != nullptr ? string_at(*request, "uid") : std::string();
+    if (outcome.uid.empty()) throw BadReview{400, "request.uid is missing or not a string"};
+    outcome.decision = "allow";
+    outcome.body = response_review(review, outcome.uid, true).dump();
+  } catch (const BadReview& bad) {
+    outcome.http_status = bad.status;
+    outcome.decision = "error";
+    outcome.reason = bad.message;
+    outcome.body = error_body(bad.message);
+  }
+  return outcome;
+}
+
 }  // namespace emguard
