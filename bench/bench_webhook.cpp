@@ -232,6 +232,7 @@ struct Load {
   std::string target;
   const std::vector<std::string>& bodies;
   double per_connection_interval = 0;  // seconds; 0 = closed loop
+  int connections = 1;
   Clock::time_point start;
   Clock::time_point end;
   Result result;
@@ -251,10 +252,11 @@ struct Load {
     beast::flat_buffer buffer;
     asio::steady_timer timer(co_await asio::this_coro::executor);
     std::size_t sent = 0;
-    // Connections start staggered across one interval, so the open loop is evenly spread.
-    Clock::time_point next = start + std::chrono::duration_cast<Clock::duration>(
-                                         std::chrono::duration<double>(per_connection_interval) *
-                                         index / std::max(1.0, 1.0));
+    // Connection i starts i/N of an interval late, so the N schedules interleave evenly instead
+    // of firing together (a burst of N every interval would measure queueing, not latency).
+    Clock::time_point next =
+        start + std::chrono::duration_cast<Clock::duration>(
+                    std::chrono::duration<double>(per_connection_interval) * index / connections);
     for (;;) {
       Clock::time_point scheduled = Clock::now();
       if (per_connection_interval > 0) {
@@ -300,8 +302,9 @@ Result run_load(const Options& options, int port, const std::string& target,
   ssl::context tls(ssl::context::tls_client);
   tls.load_verify_file(options.certs + "/ca.crt");
   tls.set_verify_mode(ssl::verify_peer);
-  Load load{io, tls, port, target, bodies, 0, {}, {}, {}};
+  Load load{io, tls, port, target, bodies, 0, 1, {}, {}, {}};
   load.per_connection_interval = open_loop ? options.connections / options.rate : 0;
+  load.connections = options.connections;
   load.start = Clock::now() + std::chrono::milliseconds(100);  // after the handshakes
   load.end = load.start + std::chrono::duration_cast<Clock::duration>(
                               std::chrono::duration<double>(options.seconds));

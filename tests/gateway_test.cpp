@@ -409,5 +409,22 @@ TEST(GatewayOriginListReasonTest, NamesTheExactStringToUse) {
             "without a path, so it never matches; use https://em.example.com");
 }
 
+TEST(GatewaySplitOriginList, PlainListsAndJsonArrays) {
+  using List = std::vector<std::string>;
+  EXPECT_EQ(split_origin_list(" https://a.example, https://b.example\fhttps://c.example\n"),
+            (List{"https://a.example", "https://b.example", "https://c.example"}));
+  EXPECT_EQ(split_origin_list(""), List{});
+  EXPECT_EQ(split_origin_list(" , ,"), List{});
+  // A JSON array is read by a JSON parser: escapes are decoded, commas inside strings kept.
+  EXPECT_EQ(split_origin_list(R"([ "https:\/\/a.example", " https://b.example ", ""])"),
+            (List{"https://a.example", "https://b.example"}));
+  EXPECT_EQ(split_origin_list(R"(["https://a.example,https://b.example"])"),
+            List{"https://a.example,https://b.example"});
+  // Not an array of strings: split like a plain list, so the pieces show up as malformed.
+  EXPECT_EQ(split_origin_list(R"([1, "https://a.example"])"),
+            (List{"[1", "\"https://a.example\"]"}));
+  EXPECT_EQ(split_origin_list(R"(["https://a.example")"), List{R"(["https://a.example")"});
+}
+
 }  // namespace
 }  // namespace emguard::gateway

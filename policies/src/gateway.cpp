@@ -1,5 +1,7 @@
 #include "emguard/gateway.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "emguard/ascii.hpp"
 #include "emguard/text.hpp"
 
@@ -455,18 +457,32 @@ OriginCheck check_url_against(std::string_view url, std::string_view scheme,
   return check_one(url, scheme, hostname, /*origin=*/false);
 }
 
-std::vector<OriginCheck> check_origin_list(std::string_view list, std::string_view scheme,
-                                           std::string_view hostname) {
-  std::vector<OriginCheck> results;
+std::vector<std::string> split_origin_list(std::string_view list) {
   std::size_t first = 0;
   std::size_t last = list.size();
   while (first < last && is_origin_list_space(list[first])) ++first;
   while (last > first && is_origin_list_space(list[last - 1])) --last;
-  std::string_view body = list.substr(first, last - first);
+  const std::string_view body = list.substr(first, last - first);
+  std::vector<std::string> origins;
   // A JSON array of strings, as pydantic-settings parses list-valued environment variables.
-  const bool json = body.size() >= 2 && body.front() == '[' && body.back() == ']';
-  if (json) body = body.substr(1, body.size() - 2);
-
+  if (body.size() >= 2 && body.front() == '[' && body.back() == ']') {
+    const nlohmann::json parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_array() &&
+        std::all_of(parsed.begin(), parsed.end(),
+                    [](const nlohmann::json& item) { return item.is_string(); })) {
+      for (const nlohmann::json& item : parsed) {
+        const std::string& origin = item.get_ref<const std::string&>();
+        std::size_t begin = 0;
+        std::size_t end = origin.size();
+        while (begin < end && is_origin_list_space(origin[begin])) ++begin;
+        while (end > begin && is_origin_list_space(origin[end - 1])) --end;
+        if (end > begin) origins.push_back(origin.substr(begin, end - begin));
+      }
+      return origins;
+    }
+    // Not a JSON array of strings: the application cannot read it either; the pieces below are
+    // then reported as malformed origins.
+  }
   std::size_t pos = 0;
   while (pos < body.size()) {
     if (body[pos] == ',' || is_origin_list_space(body[pos])) {
@@ -475,12 +491,17 @@ std::vector<OriginCheck> check_origin_list(std::string_view list, std::string_vi
     }
     std::size_t end = pos;
     while (end < body.size() && body[end] != ',' && !is_origin_list_space(body[end])) ++end;
-    std::string_view token = body.substr(pos, end - pos);
-    if (json && token.size() >= 2 && token.front() == '"' && token.back() == '"') {
-      token = token.substr(1, token.size() - 2);
-    }
-    results.push_back(check_one(token, scheme, hostname, /*origin=*/true));
+    origins.emplace_back(body.substr(pos, end - pos));
     pos = end;
+  }
+  return origins;
+}
+
+std::vector<OriginCheck> check_origin_list(std::string_view list, std::string_view scheme,
+                                           std::string_view hostname) {
+  std::vector<OriginCheck> results;
+  for (const std::string& origin : split_origin_list(list)) {
+    results.push_back(check_one(origin, scheme, hostname, /*origin=*/true));
   }
   return results;
 }

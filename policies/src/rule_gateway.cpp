@@ -289,42 +289,6 @@ std::string value_display(std::string_view value) {
   return emguard::quoted(value);
 }
 
-// The origins of a CORS allowed-origins setting: a JSON array of strings (pydantic-settings'
-// list form, parsed as JSON), otherwise a list separated by commas and/or whitespace.
-std::vector<std::string> origin_tokens(std::string_view list) {
-  const std::string_view body = ascii::trim(list);
-  std::vector<std::string> tokens;
-  if (body.size() >= 2 && body.front() == '[' && body.back() == ']') {
-    const json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (!parsed.is_discarded() && parsed.is_array()) {
-      bool all_strings = true;
-      for (const json& item : parsed) all_strings = all_strings && item.is_string();
-      if (all_strings) {
-        for (const json& item : parsed) {
-          const std::string_view origin = ascii::trim(item.get_ref<const std::string&>());
-          if (!origin.empty()) tokens.emplace_back(origin);
-        }
-        return tokens;
-      }
-    }
-    // Not a JSON array of strings: the application cannot parse it either; the tokens below are
-    // then reported as malformed origins.
-  }
-  std::size_t pos = 0;
-  while (pos < body.size()) {
-    const auto separator = [](char c) { return c == ',' || ascii::is_blank_or_line_break(c); };
-    if (separator(body[pos])) {
-      ++pos;
-      continue;
-    }
-    std::size_t end = pos;
-    while (end < body.size() && !separator(body[end])) ++end;
-    tokens.emplace_back(body.substr(pos, end - pos));
-    pos = end;
-  }
-  return tokens;
-}
-
 // --- the rule --------------------------------------------------------------------------------
 
 enum class SettingKind { None, Url, Origins, Hostname };
@@ -1131,7 +1095,7 @@ class Checker {
 
   void check_origins_setting(const std::string& path, const std::string& where,
                              std::string_view value) {
-    const std::vector<std::string> tokens = origin_tokens(value);
+    const std::vector<std::string> tokens = gateway::split_origin_list(value);
     for (const std::string& token : tokens) {
       const std::string scheme = url_scheme(token);
       bool matches = false;

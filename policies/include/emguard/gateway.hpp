@@ -94,6 +94,12 @@ struct OriginCheck {
 OriginCheck check_url_against(std::string_view url, std::string_view scheme,
                               std::string_view hostname);
 
+// The origins of a CORS allowed-origins setting: separated by commas and/or whitespace, or a
+// JSON array of strings (`["https://a.example", ...]`, as pydantic-settings reads list-valued
+// environment variables). Each is trimmed; empty ones are dropped. A value that looks like an
+// array but is not one of strings is split like a plain list, so its pieces show as malformed.
+std::vector<std::string> split_origin_list(std::string_view list);
+
 // Checks a CORS allowed-origins setting holding one or more origins separated by commas and/or
 // whitespace; a JSON array of strings (`["https://a.example", ...]`, as pydantic-settings reads
 // list-valued environment variables) is accepted too. Returns one entry per origin, in order
