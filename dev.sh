@@ -51,6 +51,35 @@ check_format() {
   fi
 }
 
+# The admission webhook on 127.0.0.1 with dev certificates: one review denied, one warned, then
+# SIGTERM and a clean drain.
+demo_webhook() {
+  local out=$1 log port="" pid
+  echo "== em-guard-webhook serve: an AdmissionReview for a Pod running nginx:latest"
+  certs-dev/make-certs.sh --out "$out/certs" >/dev/null
+  log=$out/webhook.log
+  build/release/webhook/em-guard-webhook serve --listen 127.0.0.1:0 \
+    --tls-cert "$out/certs/tls.crt" --tls-key "$out/certs/tls.key" 2>"$log" &
+  pid=$!
+  for _ in $(seq 1 100); do
+    port=$(sed -n 's/.*"msg":"listening".*"port":\([0-9]*\).*/\1/p' "$log")
+    [ -n "$port" ] && break
+    sleep 0.05
+  done
+  [ -n "$port" ] || { echo "the webhook did not start:"; cat "$log"; kill "$pid" 2>/dev/null; return 1; }
+  cat >"$out/review.json" <<'JSON'
+{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"3f5e0d6a-demo","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"namespace":"em-runtime","name":"web","operation":"CREATE","userInfo":{"username":"demo"},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"em-runtime"},"spec":{"containers":[{"name":"web","image":"nginx:latest"}]}},"oldObject":null,"dryRun":false}}
+JSON
+  for path in /validate/production /validate/staging; do
+    echo "-- POST $path"
+    curl -sS --max-time 5 --cacert "$out/certs/ca.crt" -H 'Content-Type: application/json' \
+      --data @"$out/review.json" "https://localhost:$port$path"
+    echo
+  done
+  kill -TERM "$pid"
+  wait "$pid" && echo "-- SIGTERM: drained, exit 0 (decision log: $log)"
+}
+
 demo() {
   install_packages
   build release --target em-guard-render em-guard-webhook
@@ -82,6 +111,8 @@ demo() {
   echo
   echo "== policy test suites (policies/tests)"
   build/release/webhook/em-guard-webhook test policies/tests | tail -n 1
+  echo
+  demo_webhook "$out"
   echo
   echo "Full output: $out/em-runtime.gated.yaml and $out/em-runtime.helm4.yaml"
   echo "Helm plugin directory (helm plugin install): build/release/helm-plugin/em-guard"

@@ -12,9 +12,12 @@ namespace {
 
 using nlohmann::json;
 
-// Kubernetes shows at most this many characters of one warning (longer ones may be truncated
-// by the API server), and this many violations are spelled out in a denial.
-constexpr std::size_t kMaxWarningLength = 256;
+// The API server keeps warnings whole while together they stay under 4 KiB, and otherwise cuts
+// each to 256 characters (k8s.io/apiserver, endpoints/filters/warning.go). Doing the same here
+// keeps the fix at the end of each message whenever it can reach the user. Denials spell out at
+// most kMaxListedViolations violations.
+constexpr std::size_t kWarningsTotalLimit = 4 * 1024;
+constexpr std::size_t kWarningItemLimit = 256;
 constexpr std::size_t kMaxListedViolations = 20;
 
 struct BadReview {
@@ -165,17 +168,24 @@ AdmissionOutcome review_admission(const Engine& engine, std::string_view body,
           throw BadReview{400, error.what()};
         }
         std::vector<const Violation*> enforced;
-        json warnings = json::array();
+        std::vector<std::string> warning_texts;
+        std::size_t warnings_size = 0;
         std::set<std::string> rules;
         for (const Violation& violation : evaluation.violations) {
           rules.insert(violation.rule);
           if (violation.mode == Mode::Enforce) {
             enforced.push_back(&violation);
           } else {
-            warnings.push_back(truncated(
-                "em-guard [" + violation.rule + "] " + violation.path + ": " + violation.message,
-                kMaxWarningLength));
+            warning_texts.push_back("em-guard [" + violation.rule + "] " + violation.path + ": " +
+                                    violation.message);
+            warnings_size += warning_texts.back().size();
           }
+        }
+        json warnings = json::array();
+        for (std::string& text : warning_texts) {
+          warnings.push_back(warnings_size > kWarningsTotalLimit
+                                 ? truncated(std::move(text), kWarningItemLimit)
+                                 : std::move(text));
         }
         outcome.rules.assign(rules.begin(), rules.end());
         if (!enforced.empty()) {
