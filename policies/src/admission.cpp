@@ -40,6 +40,13 @@ std::string error_body(const std::string& message) {
   return json{{"error", message}}.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+void reject(AdmissionOutcome& outcome, const BadReview& bad) {
+  outcome.http_status = bad.status;
+  outcome.decision = "error";
+  outcome.reason = bad.message;
+  outcome.body = error_body(bad.message);
+}
+
 // nlohmann parses without recursion and frees deep documents iteratively, and the rules only
 // read fixed paths, so nesting depth is no stack risk; the body size cap bounds the rest. (A
 // depth-checking parser callback cost a quarter of the review time.)
@@ -203,10 +210,7 @@ AdmissionOutcome review_admission(const Engine& engine, std::string_view body,
     }
     outcome.body = response.dump(-1, ' ', false, json::error_handler_t::replace);
   } catch (const BadReview& bad) {
-    outcome.http_status = bad.status;
-    outcome.decision = "error";
-    outcome.reason = bad.message;
-    outcome.body = error_body(bad.message);
+    reject(outcome, bad);
   }
   return outcome;
 }
@@ -221,10 +225,7 @@ AdmissionOutcome allow_without_evaluating(std::string_view body) {
     outcome.decision = "allow";
     outcome.body = response_review(review, outcome.uid, true).dump();
   } catch (const BadReview& bad) {
-    outcome.http_status = bad.status;
-    outcome.decision = "error";
-    outcome.reason = bad.message;
-    outcome.body = error_body(bad.message);
+    reject(outcome, bad);
   }
   return outcome;
 }
