@@ -2,6 +2,7 @@
 # The project's two set-up commands (see README):
 #   ./dev.sh demo   build em-guard-render and run it on the bundled sample em-runtime release
 #   ./dev.sh test   build everything with warnings as errors and run every test
+#   ./dev.sh fuzz [SECONDS]  build the libFuzzer targets (clang) and run each for SECONDS (60)
 # Both install the Debian packages they need first (apt-get as root, sudo otherwise).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -14,9 +15,12 @@ PACKAGES=(
   postgresql postgresql-client redis-server redis-tools curl openssl
 )
 
+# The fuzz targets need clang and its libFuzzer/sanitizer runtimes.
+FUZZ_PACKAGES=(clang libclang-rt-14-dev)
+
 install_packages() {
   local missing=() package
-  for package in "${PACKAGES[@]}"; do
+  for package in "${PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
       missing+=("$package")
   done
@@ -125,8 +129,14 @@ run_tests() {
   ctest --preset ci
 }
 
+run_fuzz() {
+  install_packages "${FUZZ_PACKAGES[@]}"
+  tests/fuzz/run "${1:-60}"
+}
+
 case "${1:-}" in
   demo) demo ;;
   test) run_tests ;;
-  *) echo "usage: ./dev.sh demo|test" >&2; exit 2 ;;
+  fuzz) run_fuzz "${2:-60}" ;;
+  *) echo "usage: ./dev.sh demo|test|fuzz [SECONDS]" >&2; exit 2 ;;
 esac

@@ -6,6 +6,8 @@
 #include <string>
 
 #include "emguard/error.hpp"
+#include "emguard/schema.hpp"
+#include "support/files.hpp"
 
 namespace emguard {
 namespace {
@@ -145,6 +147,21 @@ TEST(Policy, SchemaErrorsNameThePathAndWhatWasExpected) {
 )");
   EXPECT_TRUE(contains(exception, "$.exceptions[0]")) << exception;
   EXPECT_TRUE(contains(exception, "reason")) << exception;
+}
+
+TEST(Policy, InvalidUtf8IsAnErrorNotUndefinedBehaviour) {
+  // Found by fuzz_policy: valijson's string-length check reads out of bounds on invalid UTF-8.
+  // YAML files are rejected as text before parsing; JSON documents by the schema wrapper.
+  const std::string error = load_error(test::read_file(
+      std::string(EMGUARD_SOURCE_DIR) + "/tests/fixtures/fuzz/policy-invalid-utf8.yaml"));
+  EXPECT_EQ(error, "policy.yaml: not valid UTF-8 text (YAML must be UTF-8)");
+  const JsonSchema schema(Policy::schema_text());
+  const nlohmann::json bad = {{"apiVersion", "em-guard.io/v1alpha1"},
+                              {"kind", "Policy"},
+                              {"environments", {{{"name", "a\xff"}}, {{"n\xfe", "x"}}}}};
+  EXPECT_EQ(schema.validate(bad),
+            (std::vector<std::string>{"$.environments[0].name: not valid UTF-8 text",
+                                      "$.environments[1]: a key is not valid UTF-8 text"}));
 }
 
 TEST(Policy, NotAMappingAndMalformedYaml) {

@@ -317,6 +317,19 @@ TEST(RenderCli, BrokenSecretDocumentErrorDoesNotLeakData) {
   for (const char* secret : kSecretValues) EXPECT_FALSE(contains(result.err, secret)) << secret;
 }
 
+TEST(RenderCli, InvalidUtf8InAWorkloadIsABadInputNotAnInternalError) {
+  // Found by fuzz_render: bytes that are not UTF-8 in a matched workload reached the hash of
+  // the gated Job and threw from nlohmann's serializer.
+  const Result result =
+      run_binary({"--namespace", "em-runtime"},
+                 read_file(kSource / "tests/fixtures/fuzz/render-invalid-utf8.yaml"));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.out, "");
+  EXPECT_TRUE(contains(result.err, "em-guard-render: error: document ")) << result.err;
+  EXPECT_TRUE(contains(result.err, "not valid UTF-8 text (YAML must be UTF-8)")) << result.err;
+  EXPECT_FALSE(contains(result.err, "internal error")) << result.err;
+}
+
 TEST(RenderCli, ClosedStdoutExitsThree) {
   const Result result = run_binary({"--namespace", "em-runtime"}, sample(), {}, Stdout::ClosedPipe);
   EXPECT_FALSE(result.timed_out);

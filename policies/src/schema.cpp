@@ -34,7 +34,55 @@ JsonSchema::JsonSchema(std::string_view schema_text) : impl_(std::make_unique<Im
 JsonSchema::~JsonSchema() = default;
 JsonSchema::JsonSchema(JsonSchema&&) noexcept = default;
 
+namespace {
+
+bool valid_utf8(const std::string& text) {
+  try {
+    // nlohmann's strict serializer is the UTF-8 check (it throws type_error 316 on bad bytes).
+    (void)nlohmann::json(text).dump();
+    return true;
+  } catch (const nlohmann::json::type_error&) {
+    return false;
+  }
+}
+
+// Valijson measures string lengths with a UTF-8 decoder that reads out of bounds on invalid
+// UTF-8 (found by fuzzing the policy loader), so such strings never reach it: each is reported
+// here, by path. Iterative, so a deeply nested document cannot exhaust the stack.
+void find_invalid_utf8(const nlohmann::json& root, std::vector<std::string>& errors) {
+  std::vector<std::pair<const nlohmann::json*, std::string>> pending = {{&root, "$"}};
+  while (!pending.empty() && errors.size() < 20) {
+    auto [node, path] = std::move(pending.back());
+    pending.pop_back();
+    if (node->is_string()) {
+      if (!valid_utf8(node->get_ref<const std::string&>())) {
+        errors.push_back(path + ": not valid UTF-8 text");
+      }
+    } else if (node->is_object()) {
+      for (auto it = node->begin(); it != node->end(); ++it) {
+        if (!valid_utf8(it.key())) {
+          errors.push_back(path + ": a key is not valid UTF-8 text");
+          continue;
+        }
+        pending.emplace_back(&it.value(), path + "." + it.key());
+      }
+    } else if (node->is_array()) {
+      for (std::size_t i = 0; i < node->size(); ++i) {
+        pending.emplace_back(&(*node)[i], path + "[" + std::to_string(i) + "]");
+      }
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<std::string> JsonSchema::validate(const nlohmann::json& document) const {
+  std::vector<std::string> invalid_text;
+  find_invalid_utf8(document, invalid_text);
+  if (!invalid_text.empty()) {
+    std::sort(invalid_text.begin(), invalid_text.end());
+    return invalid_text;
+  }
   valijson::Validator validator;
   valijson::ValidationResults results;
   valijson::adapters::NlohmannJsonAdapter adapter(document);

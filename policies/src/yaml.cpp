@@ -173,7 +173,23 @@ std::string yaml_error_message(const Document& document, const YAML::Exception& 
   return message + ": " + error.msg;
 }
 
+namespace {
+
+// YAML is Unicode text; yaml-cpp does not check the encoding, and bytes that are not UTF-8 would
+// surface later as exceptions far from the input (JSON conversion, hashing, emitting). The check
+// is nlohmann's strict serializer, which rejects invalid UTF-8 (found by fuzz_render).
+void require_utf8(std::string_view text, const std::string& where) {
+  try {
+    (void)nlohmann::json(std::string(text)).dump();
+  } catch (const nlohmann::json::type_error&) {
+    throw InputError(where + ": not valid UTF-8 text (YAML must be UTF-8)");
+  }
+}
+
+}  // namespace
+
 YAML::Node parse_document(const Document& document) {
+  require_utf8(parse_text(document), document.location());
   try {
     return YAML::Load(std::string(parse_text(document)));
   } catch (const YAML::Exception& error) {
@@ -182,6 +198,7 @@ YAML::Node parse_document(const Document& document) {
 }
 
 YAML::Node parse_yaml(std::string_view text, const std::string& origin) {
+  require_utf8(text, origin);
   try {
     return YAML::Load(std::string(text));
   } catch (const YAML::Exception& error) {

@@ -1,0 +1,53 @@
+// libFuzzer target: AdmissionReview decoding plus evaluation, as the webhook runs it. Never
+// throws; the answer is always JSON with a status the server knows how to send.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+#include "emguard/admission.hpp"
+
+namespace {
+
+const emguard::Engine& engine() {
+  // The built-in policy plus declared gateway values, so every rule has something to compare.
+  static const emguard::Engine loaded(emguard::Policy::load(R"(
+apiVersion: em-guard.io/v1alpha1
+kind: Policy
+defaultEnvironment: production
+rules:
+  pinned-images: {mutableTags: [main, stable]}
+  gateway-consistency:
+    settings: {urls: ["*URL*"], origins: ["*ORIGIN*"], hostnames: ["*HOST*"]}
+environments:
+  - name: production
+    hostname: em.example.com
+    scheme: https
+    gateway: {namespace: gateway, name: em-runtime-gateway, listener: https}
+  - name: staging
+    mode: warn
+exceptions:
+  - {name: e, match: {images: ["vendor/*"]}, reason: r, expires: 2026-12-31}
+)",
+                                                            "fuzz policy"));
+  return loaded;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view body(reinterpret_cast<const char*>(data), size);
+  for (const std::string_view environment : {"", "production", "staging", "qa"}) {
+    const emguard::AdmissionOutcome outcome =
+        emguard::review_admission(engine(), body, environment, emguard::Date{2026, 11, 24});
+    const bool known =
+        outcome.http_status == 200 || outcome.http_status == 400 || outcome.http_status == 404;
+    if (!known || !nlohmann::json::accept(outcome.body)) {
+      std::fprintf(stderr, "bad answer: status %d\n", outcome.http_status);
+      std::abort();
+    }
+  }
+  return 0;
+}
