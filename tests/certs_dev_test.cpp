@@ -9,6 +9,7 @@
 
 #include "support/files.hpp"
 #include "support/script_runner.hpp"
+#include "support/text.hpp"
 
 namespace emguard::test {
 namespace {
@@ -17,10 +18,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 const fs::path kScript = fs::path(EMGUARD_SOURCE_DIR) / "certs-dev/make-certs.sh";
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 ProcessResult make_certs(const fs::path& out, std::vector<std::string> args = {}) {
   std::vector<std::string> argv = {"bash", kScript.string(), "--out", out.string()};

@@ -22,6 +22,7 @@
 #include "emguard/yaml.hpp"
 #include "support/files.hpp"
 #include "support/script_runner.hpp"
+#include "support/text.hpp"
 
 namespace emguard::test {
 namespace {
@@ -48,10 +49,6 @@ std::string joined(const std::vector<std::string>& lines) {
   std::string text;
   for (const auto& line : lines) text += line + "\n";
   return text;
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 TEST(Chart, ChartYamlNamesTheChartAndTheProjectVersion) {

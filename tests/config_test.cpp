@@ -13,9 +13,12 @@
 #include "emguard/schema.hpp"
 
 #include "support/files.hpp"
+#include "support/text.hpp"
 
 namespace emguard::render {
 namespace {
+
+using test::contains;
 
 const std::filesystem::path kSource = EMGUARD_SOURCE_DIR;
 
@@ -29,10 +32,6 @@ std::string config_error(const std::string& yaml, const std::string& origin = "m
     return error.what();
   }
   return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 // --- The default ---------------------------------------------------------------------------

@@ -7,9 +7,12 @@
 
 #include "emguard/error.hpp"
 #include "support/files.hpp"
+#include "support/text.hpp"
 
 namespace emguard {
 namespace {
+
+using test::contains;
 
 using nlohmann::json;
 
@@ -20,10 +23,6 @@ std::string load_error(const std::string& text, const std::string& file = "in.ya
     return error.what();
   }
   return "(loaded)";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 TEST(Manifests, YamlStreamKeepsWhereEachObjectCameFrom) {

@@ -8,9 +8,12 @@
 #include "emguard/error.hpp"
 #include "emguard/schema.hpp"
 #include "support/files.hpp"
+#include "support/text.hpp"
 
 namespace emguard {
 namespace {
+
+using test::contains;
 
 const char* const kMinimal = R"(
 apiVersion: em-guard.io/v1alpha1
@@ -27,10 +30,6 @@ std::string load_error(const std::string& text) {
     return error.what();
   }
   return "(loaded)";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 TEST(Policy, BuiltinDefaultLoadsAndMatchesTheIssue) {

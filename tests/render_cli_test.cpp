@@ -23,9 +23,12 @@
 
 #include "support/files.hpp"
 #include "support/script_runner.hpp"
+#include "support/text.hpp"
 
 namespace emguard::render {
 namespace {
+
+using test::contains;
 
 const std::filesystem::path kSource = EMGUARD_SOURCE_DIR;
 const std::filesystem::path kBinary = EMGUARD_RENDER_BIN;
@@ -35,10 +38,6 @@ constexpr auto kDeadline = std::chrono::seconds(30);
 using emguard::test::read_file;
 
 const std::string& sample() { return emguard::test::sample_release(); }
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 using emguard::test::ProcessResult;
 using emguard::test::Stdout;

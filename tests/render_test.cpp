@@ -19,9 +19,12 @@
 #include "emguard/yaml.hpp"
 
 #include "support/files.hpp"
+#include "support/text.hpp"
 
 namespace emguard::render {
 namespace {
+
+using test::contains;
 
 const std::filesystem::path kSource = EMGUARD_SOURCE_DIR;
 const std::filesystem::path kFixtures = kSource / "tests/fixtures/render";
@@ -52,10 +55,6 @@ std::string replace_all(std::string text, std::string_view from, std::string_vie
     text.replace(at, from.size(), to);
   }
   return text;
-}
-
-bool contains(std::string_view text, std::string_view part) {
-  return text.find(part) != std::string_view::npos;
 }
 
 std::string joined(const std::vector<std::string>& lines) {

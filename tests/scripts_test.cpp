@@ -26,6 +26,7 @@
 #include "support/real_servers.hpp"
 #include "support/rendered.hpp"
 #include "support/script_runner.hpp"
+#include "support/text.hpp"
 
 namespace emguard::test {
 namespace {
@@ -57,10 +58,6 @@ std::vector<std::string> lines(const std::string& text) {
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) out.push_back(line);
   return out;
-}
-
-bool contains(const std::string& haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string::npos;
 }
 
 // The log contract: every line a script prints is prefixed, so operators can grep for it.

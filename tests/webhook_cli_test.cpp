@@ -10,9 +10,12 @@
 
 #include "support/files.hpp"
 #include "support/script_runner.hpp"
+#include "support/text.hpp"
 
 namespace emguard {
 namespace {
+
+using test::contains;
 
 const std::filesystem::path kSource = EMGUARD_SOURCE_DIR;
 const std::filesystem::path kCorpus = std::filesystem::path(EMGUARD_CORPUS_DIR) / "rendered";
@@ -25,10 +28,6 @@ test::ProcessResult webhook(const std::vector<std::string>& args, const std::str
   std::vector<std::string> argv = {kBinary.string()};
   argv.insert(argv.end(), args.begin(), args.end());
   return test::run_process(argv, test::base_env(), kDeadline, input);
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 std::size_t occurrences(const std::string& text, const std::string& part) {

@@ -22,6 +22,7 @@
 
 #include "support/files.hpp"
 #include "support/script_runner.hpp"
+#include "support/text.hpp"
 #include "support/tls_client.hpp"
 #include "support/webhook_server.hpp"
 
@@ -35,10 +36,6 @@ using Clock = std::chrono::steady_clock;
 
 const fs::path kMakeCerts = fs::path(EMGUARD_SOURCE_DIR) / "certs-dev/make-certs.sh";
 constexpr const char* kSecret = "s3cr3t-do-not-log";
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 long long elapsed_ms(Clock::time_point since) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();

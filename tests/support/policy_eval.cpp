@@ -26,8 +26,4 @@ std::vector<Violation> rule_violations(std::string_view rule, const nlohmann::js
   return result;
 }
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 }  // namespace emguard::test

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "emguard/engine.hpp"
+#include "support/text.hpp"  // contains(), which the rule suites use with these helpers
 
 namespace emguard::test {
 
@@ -21,8 +22,5 @@ nlohmann::json object(const std::string& yaml);
 std::vector<Violation> rule_violations(std::string_view rule, const nlohmann::json& obj,
                                        std::string_view policy_yaml,
                                        const std::vector<const nlohmann::json*>& batch = {});
-
-// Whether `part` occurs in `text`.
-bool contains(const std::string& text, const std::string& part);
 
 }  // namespace emguard::test
