@@ -6,6 +6,7 @@
 
 #include "emguard/error.hpp"
 #include "emguard/text.hpp"
+#include "json_access.hpp"
 
 namespace emguard {
 namespace {
@@ -24,17 +25,6 @@ struct BadReview {
   int status;
   std::string message;
 };
-
-const json* find(const json& object, const char* key) {
-  if (!object.is_object()) return nullptr;
-  const auto found = object.find(key);
-  return found == object.end() ? nullptr : &*found;
-}
-
-std::string string_at(const json& object, const char* key) {
-  const json* value = find(object, key);
-  return value != nullptr && value->is_string() ? value->get<std::string>() : std::string();
-}
 
 std::string error_body(const std::string& message) {
   return json{{"error", message}}.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -99,23 +89,23 @@ AdmissionOutcome review_admission(const Engine& engine, std::string_view body,
   try {
     const json review = parse_review(body);
     if (!review.is_object()) throw BadReview{400, "expected an AdmissionReview object"};
-    if (string_at(review, "kind") != "AdmissionReview" ||
-        string_at(review, "apiVersion") != "admission.k8s.io/v1") {
+    if (string_member(review, "kind") != "AdmissionReview" ||
+        string_member(review, "apiVersion") != "admission.k8s.io/v1") {
       throw BadReview{400,
                       "expected apiVersion admission.k8s.io/v1 and kind AdmissionReview (the "
                       "webhook configuration must list admissionReviewVersions: [v1])"};
     }
-    const json* request = find(review, "request");
+    const json* request = member(review, "request");
     if (request == nullptr || !request->is_object()) {
       throw BadReview{400, "AdmissionReview has no request object"};
     }
-    outcome.uid = string_at(*request, "uid");
+    outcome.uid = string_member(*request, "uid");
     if (outcome.uid.empty()) throw BadReview{400, "request.uid is missing or not a string"};
-    if (const json* kind = find(*request, "kind")) outcome.kind = string_at(*kind, "kind");
-    outcome.namespace_ = string_at(*request, "namespace");
-    outcome.name = string_at(*request, "name");
-    outcome.operation = string_at(*request, "operation");
-    if (const json* dry_run = find(*request, "dryRun");
+    if (const json* kind = member(*request, "kind")) outcome.kind = string_member(*kind, "kind");
+    outcome.namespace_ = string_member(*request, "namespace");
+    outcome.name = string_member(*request, "name");
+    outcome.operation = string_member(*request, "operation");
+    if (const json* dry_run = member(*request, "dryRun");
         dry_run != nullptr && dry_run->is_boolean()) {
       outcome.dry_run = dry_run->get<bool>();
     }
@@ -132,33 +122,26 @@ AdmissionOutcome review_admission(const Engine& engine, std::string_view body,
 
     json response = response_review(review, outcome.uid, true);
     outcome.decision = "allow";
-    const std::string subresource = string_at(*request, "subResource");
+    const std::string subresource = string_member(*request, "subResource");
     if (outcome.operation != "CREATE" && outcome.operation != "UPDATE") {
       outcome.reason = "operation " + (outcome.operation.empty() ? "(none)" : outcome.operation) +
                        " is not evaluated";
     } else if (!subresource.empty()) {
       outcome.reason = "subresource " + subresource + " is not evaluated";
     } else {
-      const json* object = find(*request, "object");
+      const json* object = member(*request, "object");
       if (object == nullptr || !object->is_object()) {
         throw BadReview{400, "request.object is missing or not an object for " + outcome.operation};
       }
       if (environment == nullptr) {
         // A Namespace carries the labels that place it; any other object goes by its namespace.
         const ObjectRef ref = ObjectRef::of(*object);
-        std::map<std::string, std::string> labels;
-        const bool is_namespace = ref.kind == "Namespace" && ref.api_version == "v1";
-        if (is_namespace) {
-          if (const json* metadata = find(*object, "metadata")) {
-            if (const json* found = find(*metadata, "labels"); found && found->is_object()) {
-              for (const auto& [key, value] : found->items()) {
-                if (value.is_string()) labels[key] = value.get<std::string>();
-              }
-            }
-          }
+        if (ref.is_namespace()) {
+          const std::map<std::string, std::string> labels = string_labels(*object);
+          environment = engine.policy().environment_for_namespace(ref.name, &labels);
+        } else {
+          environment = engine.policy().environment_for_namespace(outcome.namespace_);
         }
-        environment = engine.policy().environment_for_namespace(
-            is_namespace ? ref.name : outcome.namespace_, is_namespace ? &labels : nullptr);
       }
       if (environment == nullptr) {
         outcome.reason = "no environment of the policy claims namespace " +
@@ -219,8 +202,8 @@ AdmissionOutcome allow_without_evaluating(std::string_view body) {
   AdmissionOutcome outcome;
   try {
     const json review = parse_review(body);
-    const json* request = find(review, "request");
-    outcome.uid = request != nullptr ? string_at(*request, "uid") : std::string();
+    const json* request = member(review, "request");
+    outcome.uid = request != nullptr ? string_member(*request, "uid") : std::string();
     if (outcome.uid.empty()) throw BadReview{400, "request.uid is missing or not a string"};
     outcome.decision = "allow";
     outcome.body = response_review(review, outcome.uid, true).dump();

@@ -4,17 +4,13 @@
 
 #include "emguard/error.hpp"
 #include "emguard/text.hpp"
+#include "json_access.hpp"
 #include "rules.hpp"
 
 namespace emguard {
 namespace {
 
 using nlohmann::json;
-
-std::string string_at(const json& object, const char* key) {
-  const auto found = object.find(key);
-  return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
-}
 
 bool any_glob(const std::vector<std::string>& patterns, std::string_view text) {
   return std::any_of(patterns.begin(), patterns.end(),
@@ -58,16 +54,12 @@ constexpr RuleEntry kRules[] = {
 
 ObjectRef ObjectRef::of(const json& object) {
   ObjectRef ref;
-  if (!object.is_object()) return ref;
-  ref.api_version = string_at(object, "apiVersion");
-  ref.kind = string_at(object, "kind");
-  if (const auto metadata = object.find("metadata");
-      metadata != object.end() && metadata->is_object()) {
-    ref.namespace_ = string_at(*metadata, "namespace");
-    ref.name = string_at(*metadata, "name");
-    // generateName objects have no name until the API server assigns one.
-    if (ref.name.empty()) ref.name = string_at(*metadata, "generateName");
-  }
+  ref.api_version = string_member(object, "apiVersion");
+  ref.kind = string_member(object, "kind");
+  ref.namespace_ = metadata_field(object, "namespace");
+  ref.name = metadata_field(object, "name");
+  // generateName objects have no name until the API server assigns one.
+  if (ref.name.empty()) ref.name = metadata_field(object, "generateName");
   return ref;
 }
 

@@ -1,15 +1,17 @@
-// Reading Kubernetes objects (nlohmann::json) in the rules without ever throwing: admission input
-// is whatever a client sends, so every access checks the shape first.
+// Reading Kubernetes objects (nlohmann::json) in the core (rules, engine, admission, batches)
+// without ever throwing: admission input is whatever a client sends, so every access checks the
+// shape first.
 #pragma once
 
 #include <climits>
 #include <cstddef>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace emguard::rules {
+namespace emguard {
 
 // Member `key` of an object, or nullptr when `value` is not an object, lacks the key or holds
 // null (the API server prunes nulls: `field: ~` is an absent field).
@@ -48,6 +50,19 @@ inline std::string metadata_field(const nlohmann::json& object, std::string_view
   return metadata != nullptr ? string_member(*metadata, key) : std::string();
 }
 
+// The object's metadata.labels that are strings (labels are strings; anything else is skipped).
+inline std::map<std::string, std::string> string_labels(const nlohmann::json& object) {
+  std::map<std::string, std::string> labels;
+  const nlohmann::json* metadata = member(object, "metadata");
+  const nlohmann::json* found = metadata != nullptr ? member(*metadata, "labels") : nullptr;
+  if (found != nullptr && found->is_object()) {
+    for (const auto& [key, value] : found->items()) {
+      if (value.is_string()) labels[key] = value.get<std::string>();
+    }
+  }
+  return labels;
+}
+
 // Follows a dotted path ("spec.template.spec") through objects; nullptr when a step is missing.
 inline const nlohmann::json* walk(const nlohmann::json& root, std::string_view dotted) {
   const nlohmann::json* node = &root;
@@ -66,4 +81,4 @@ inline std::string a_type_name(const nlohmann::json& value) {
   return (name == "object" || name == "array" ? "an " : "a ") + name;
 }
 
-}  // namespace emguard::rules
+}  // namespace emguard

@@ -5,6 +5,7 @@
 #include "emguard/error.hpp"
 #include "emguard/stream.hpp"
 #include "emguard/yaml.hpp"
+#include "json_access.hpp"
 
 namespace emguard {
 namespace {
@@ -162,14 +163,7 @@ std::vector<BatchResult> evaluate_batch(const Engine& engine,
   for (const ManifestObject& item : objects) {
     context.batch.push_back(&item.object);
     const ObjectRef ref = ObjectRef::of(item.object);
-    if (ref.kind != "Namespace" || ref.api_version != "v1") continue;
-    auto& labels = namespace_labels[ref.name];
-    const json& metadata = item.object["metadata"];
-    if (const auto found = metadata.find("labels"); found != metadata.end() && found->is_object()) {
-      for (const auto& [key, value] : found->items()) {
-        if (value.is_string()) labels[key] = value.get<std::string>();
-      }
-    }
+    if (ref.is_namespace()) namespace_labels[ref.name] = string_labels(item.object);
   }
 
   std::vector<BatchResult> results;
@@ -182,7 +176,7 @@ std::vector<BatchResult> evaluate_batch(const Engine& engine,
       const ObjectRef ref = ObjectRef::of(item.object);
       // A Namespace belongs to the environment its own labels name.
       const std::string namespace_ =
-          ref.kind == "Namespace" && ref.api_version == "v1"
+          ref.is_namespace()
               ? ref.name
               : (ref.namespace_.empty() ? options.default_namespace : ref.namespace_);
       const auto labels = namespace_labels.find(namespace_);

@@ -19,6 +19,8 @@ struct ObjectRef {
   std::string name;
 
   static ObjectRef of(const nlohmann::json& object);
+  // A core v1 Namespace: placed in an environment by its own name and labels.
+  bool is_namespace() const { return kind == "Namespace" && api_version == "v1"; }
   // "Deployment em-runtime/em-runtime-governance", "Namespace production".
   std::string display() const;
 };
