@@ -13,7 +13,6 @@
 
 #include "emguard/engine.hpp"
 #include "emguard/error.hpp"
-#include "emguard/files.hpp"
 #include "emguard/manifests.hpp"
 #include "emguard/policy.hpp"
 #include "emguard/render/render.hpp"
@@ -131,11 +130,7 @@ Arguments parse_arguments(int argc, char** argv) {
 // --validate: the rendered output as one batch, as `em-guard-webhook check` would see it. The
 // report goes to stderr (stdout carries only manifests); true when nothing is enforced.
 bool validate(const Arguments& arguments, const std::string& output) {
-  const emguard::Engine engine(
-      arguments.policy_path.empty()
-          ? emguard::Policy::builtin()
-          : emguard::Policy::load(emguard::read_text_file(arguments.policy_path),
-                                  arguments.policy_path));
+  const emguard::Engine engine(emguard::Policy::load_file_or_builtin(arguments.policy_path));
   emguard::BatchOptions options;
   if (!arguments.environment.empty()) {
     options.environment = engine.policy().find_environment(arguments.environment);

@@ -145,11 +145,6 @@ class ArgumentReader {
   std::optional<std::string> inline_value_;
 };
 
-emguard::Policy load_policy(const std::string& path) {
-  if (path.empty()) return emguard::Policy::builtin();
-  return emguard::Policy::load(emguard::read_text_file(path), path);
-}
-
 int parse_count(const std::string& command, const std::string& option, const std::string& text,
                 long long min, long long max) {
   long long value = 0;
@@ -276,7 +271,7 @@ int run_check(int argc, char** argv) {
   if (inputs.empty()) usage_error("check", "give the manifests to check with -f FILE|DIR|-");
 
   try {
-    const emguard::Engine engine(load_policy(policy_path));
+    const emguard::Engine engine(emguard::Policy::load_file_or_builtin(policy_path));
     if (!environment_name.empty()) {
       options.environment = engine.policy().find_environment(environment_name);
       if (options.environment == nullptr) {

@@ -14,7 +14,6 @@
 #include "emguard/admission.hpp"
 #include "emguard/engine.hpp"
 #include "emguard/error.hpp"
-#include "emguard/files.hpp"
 #include "emguard/policy.hpp"
 #include "metrics.hpp"
 #include "tls.hpp"
@@ -55,8 +54,7 @@ class Swappable {
 };
 
 std::shared_ptr<const Engine> load_engine(const std::string& path) {
-  if (path.empty()) return std::make_shared<const Engine>(Policy::builtin());
-  return std::make_shared<const Engine>(Policy::load(read_text_file(path), path));
+  return std::make_shared<const Engine>(Policy::load_file_or_builtin(path));
 }
 
 // One client connection; shared so that a drain can reach idle ones through weak pointers.

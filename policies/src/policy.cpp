@@ -7,6 +7,7 @@
 
 #include "emguard/embedded_policy.hpp"
 #include "emguard/error.hpp"
+#include "emguard/files.hpp"
 #include "emguard/gateway.hpp"
 #include "emguard/schema.hpp"
 #include "emguard/text.hpp"
@@ -217,6 +218,11 @@ Policy Policy::load(std::string_view yaml_text, const std::string& origin) {
     throw InputError(message);
   }
   return policy;
+}
+
+Policy Policy::load_file_or_builtin(const std::string& path) {
+  if (path.empty()) return builtin();
+  return load(read_text_file(path), path);
 }
 
 const Policy& Policy::builtin() {

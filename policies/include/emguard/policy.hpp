@@ -93,6 +93,9 @@ class Policy {
   // Parses and validates a policy file. Throws InputError naming `origin` and, for schema
   // problems, the JSON path and what was expected.
   static Policy load(std::string_view yaml_text, const std::string& origin);
+  // The policy file at `path` (a --policy option), or the built-in one when `path` is empty.
+  // Throws InputError when the file cannot be read or is not a valid policy.
+  static Policy load_file_or_builtin(const std::string& path);
   // policies/default.yaml, compiled in.
   static const Policy& builtin();
   static std::string_view builtin_text();
