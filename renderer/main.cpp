@@ -8,11 +8,11 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 
 #include "emguard/engine.hpp"
 #include "emguard/error.hpp"
+#include "emguard/files.hpp"
 #include "emguard/manifests.hpp"
 #include "emguard/policy.hpp"
 #include "emguard/render/render.hpp"
@@ -153,12 +153,6 @@ bool validate(const Arguments& arguments, const std::string& output) {
   return counts.errors == 0;
 }
 
-std::string read_all(std::istream& input) {
-  std::ostringstream buffer;
-  buffer << input.rdbuf();
-  return std::move(buffer).str();
-}
-
 // All or nothing: the whole output is built before the first byte is written.
 bool write_all(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
@@ -193,11 +187,11 @@ int main(int argc, char** argv) {
                   << ": " << std::strerror(errno) << "\n";
         return 1;
       }
-      config_text = read_all(file);
+      config_text = emguard::read_stream(file, arguments.config_path);
       origin = arguments.config_path;
     }
     const auto config = emguard::render::load_render_config(config_text, origin);
-    const std::string input = read_all(std::cin);
+    const std::string input = emguard::read_stream(std::cin, "standard input");
     const auto result = emguard::render::render(input, config, arguments.options);
     for (const std::string& notice : result.notices) std::cerr << notice << "\n";
     if (arguments.validate && !validate(arguments, result.output)) {

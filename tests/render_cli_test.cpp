@@ -337,6 +337,57 @@ TEST(RenderCli, ClosedStdoutExitsThree) {
       << result.err;
 }
 
+TEST(RenderCli, TruncatedInputRendersWhatIsThereOrFailsCleanly) {
+  // A post-renderer killed mid-pipe hands on a cut stream. Wherever the cut falls, the renderer
+  // either renders what parses (and that output is stable) or names the problem and writes
+  // nothing; it never crashes or writes half an output.
+  const std::string& whole = sample();
+  int failures = 0;
+  for (std::size_t cut = 1; cut < whole.size(); cut += whole.size() / 37) {
+    const std::string input = whole.substr(0, cut);
+    const Result result = run_binary({"--namespace", "em-runtime"}, input);
+    ASSERT_FALSE(result.timed_out) << "cut at byte " << cut;
+    ASSERT_TRUE(result.exit_code == 0 || result.exit_code == 1)
+        << "cut at byte " << cut << ": exit " << result.exit_code << "\n"
+        << result.err;
+    EXPECT_FALSE(contains(result.err, "internal error")) << "cut at byte " << cut << result.err;
+    if (result.exit_code == 1) {
+      ++failures;
+      EXPECT_EQ(result.out, "") << "cut at byte " << cut;
+      EXPECT_TRUE(contains(result.err, "em-guard-render: error: ")) << result.err;
+    } else {
+      EXPECT_EQ(library_render(result.out, in_namespace()), result.out) << "cut at byte " << cut;
+    }
+  }
+  EXPECT_GT(failures, 0) << "no cut point produced an error: the loop tests nothing";
+}
+
+TEST(RenderCli, InputOverTheLimitFailsWithBoundedMemory) {
+  // 500 MB of well-formed documents: the renderer stops reading at 64 MiB, says why and writes
+  // nothing, instead of growing with its input. The proof of "bounded" is an address-space
+  // limit the renderer must fail cleanly under; AddressSanitizer reserves terabytes of shadow
+  // memory, so there the limit is left out and only the clean failure is checked.
+  const std::string document = "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n";
+  std::string input;
+  input.reserve(std::size_t{500} << 20);
+  while (input.size() + document.size() <= input.capacity()) input += document;
+#if defined(__SANITIZE_ADDRESS__)
+  const std::string limit;
+#else
+  const std::string limit = "ulimit -v 524288; ";  // KiB: 512 MiB for 500 MB of input
+#endif
+  const emguard::test::Env env = {{"PATH", "/usr/bin:/bin"}};
+  const Result result = emguard::test::run_process(
+      {"/bin/sh", "-c", limit + "exec \"$0\" --namespace em-runtime", kBinary.string()}, env,
+      kDeadline, input);
+  EXPECT_FALSE(result.timed_out);
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err,
+            "em-guard-render: error: standard input is larger than 64 MiB, the most em-guard "
+            "reads from one input; is it really rendered manifests?\n");
+}
+
 // --- --validate --------------------------------------------------------------------------------
 
 std::string with_latest_governance() {

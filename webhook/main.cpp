@@ -289,7 +289,7 @@ int run_check(int argc, char** argv) {
       if (input == "-") {
         if (stdin_read) usage_error("check", "standard input (-) given twice");
         stdin_read = true;
-        const std::string text{std::istreambuf_iterator<char>(std::cin), {}};
+        const std::string text = emguard::read_stream(std::cin, "standard input");
         auto loaded = emguard::load_manifests(text, "-");
         std::move(loaded.begin(), loaded.end(), std::back_inserter(objects));
         continue;

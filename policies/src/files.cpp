@@ -1,10 +1,10 @@
 #include "emguard/files.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "emguard/error.hpp"
 
@@ -17,10 +17,24 @@ std::string read_text_file(const std::filesystem::path& path) {
   }
   std::ifstream file(path, std::ios::binary);
   if (!file) throw InputError("cannot read " + path.string() + ": " + std::strerror(errno));
-  std::ostringstream buffer;
-  buffer << file.rdbuf();
-  if (file.bad()) throw InputError("cannot read " + path.string() + ": read error");
-  return std::move(buffer).str();
+  return read_stream(file, path.string());
+}
+
+std::string read_stream(std::istream& input, const std::string& what) {
+  std::string text;
+  std::array<char, 64 * 1024> chunk{};
+  while (input) {
+    input.read(chunk.data(), chunk.size());
+    const auto count = static_cast<std::size_t>(input.gcount());
+    if (text.size() + count > kMaxInputBytes) {
+      throw InputError(what + " is larger than " + std::to_string(kMaxInputBytes >> 20) +
+                       " MiB, the most em-guard reads from one input; is it really rendered "
+                       "manifests?");
+    }
+    text.append(chunk.data(), count);
+  }
+  if (input.bad()) throw InputError("cannot read " + what + ": read error");
+  return text;
 }
 
 std::vector<std::filesystem::path> manifest_files(const std::filesystem::path& path) {
