@@ -2,6 +2,7 @@
 # The project's two set-up commands (see README):
 #   ./dev.sh demo   build em-guard-render and run it on the bundled sample em-runtime release
 #   ./dev.sh test   build everything with warnings as errors and run every test
+#   ./dev.sh asan   the same tests, built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   ./dev.sh fuzz [SECONDS]  build the libFuzzer targets (clang) and run each for SECONDS (60)
 # Both install the Debian packages they need first (apt-get as root, sudo otherwise).
 set -euo pipefail
@@ -129,6 +130,12 @@ run_tests() {
   ctest --preset ci
 }
 
+run_tests_under_sanitizers() {
+  install_packages
+  build asan
+  ctest --preset asan
+}
+
 run_fuzz() {
   install_packages "${FUZZ_PACKAGES[@]}"
   tests/fuzz/run "${1:-60}"
@@ -137,6 +144,7 @@ run_fuzz() {
 case "${1:-}" in
   demo) demo ;;
   test) run_tests ;;
+  asan) run_tests_under_sanitizers ;;
   fuzz) run_fuzz "${2:-60}" ;;
-  *) echo "usage: ./dev.sh demo|test|fuzz [SECONDS]" >&2; exit 2 ;;
+  *) echo "usage: ./dev.sh demo|test|asan|fuzz [SECONDS]" >&2; exit 2 ;;
 esac
