@@ -98,7 +98,7 @@ TEST(Manifests, BadInputNamesWhereItIs) {
   const std::string no_kind = load_error("apiVersion: v1\nmetadata: {name: a}\n");
   EXPECT_TRUE(contains(no_kind, "in.yaml: document 1 (line 1): kind is missing")) << no_kind;
   const std::string scalar = load_error("just text\n");
-  EXPECT_TRUE(contains(scalar, "expected a Kubernetes object")) << scalar;
+  EXPECT_TRUE(contains(scalar, "expected a Kubernetes object (a mapping)")) << scalar;
   const std::string metadata = load_error("apiVersion: v1\nkind: Pod\nmetadata: [a]\n");
   EXPECT_TRUE(contains(metadata, "metadata is not a mapping")) << metadata;
   const std::string items = load_error("apiVersion: v1\nkind: List\nitems: {a: 1}\n");

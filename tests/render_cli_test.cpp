@@ -230,7 +230,9 @@ TEST(RenderCli, UsageErrorsExitTwo) {
     EXPECT_EQ(result.out, "") << args[0];
     EXPECT_TRUE(contains(result.err, "Try 'em-guard-render --help'.")) << result.err;
   }
-  EXPECT_TRUE(contains(run_binary({"--bogus"}).err, "unknown argument \"--bogus\""));
+  EXPECT_TRUE(
+      contains(run_binary({"--bogus"}).err,
+               "em-guard-render: unknown argument \"--bogus\"\nTry 'em-guard-render --help'."));
   EXPECT_TRUE(contains(run_binary({"--config"}).err, "option --config needs a value"));
 }
 
@@ -416,7 +418,10 @@ TEST(RenderCli, ValidateAbortsOnEnforcedViolationsWithNothingOnStdout) {
                        "# Source: em-runtime/templates/governance/deployment.yaml, "
                        "environment production)"))
       << result.err;
-  EXPECT_TRUE(contains(result.err, "--validate: enforced policy violations")) << result.err;
+  EXPECT_TRUE(contains(result.err,
+                       "em-guard-render: error: --validate: enforced policy violations (above); "
+                       "nothing was written\n"))
+      << result.err;
 }
 
 TEST(RenderCli, ValidateWarnsInStagingAndEnvironmentFollowsTheNamespace) {

@@ -302,6 +302,30 @@ TEST(BackupPostgres, StarDumpsEveryDatabaseButTheTemplates) {
   EXPECT_TRUE(contains(r.out, "databases on PostgreSQL at ")) << describe(r);
 }
 
+TEST(BackupPostgres, ADumpThatFailsStopsTheBackupWithPgDumpsReason) {
+  SKIP_WITHOUT_POSTGRES();
+  PostgresServer pg;
+  // A role that may connect but not read the table: pg_dump itself fails, as it does on a
+  // managed server whose backup user lacks a grant.
+  pg.psql("CREATE ROLE emg_reader LOGIN PASSWORD 'reader-pw-5c1d'; CREATE DATABASE app_main;");
+  pg.psql("CREATE TABLE owner_only (x int); INSERT INTO owner_only VALUES (1);", "app_main");
+  TempDir root;
+  const fs::path stage = root.path() / ".partial-r4";
+  Env env = pg_backup_env(pg, stage, "app_main");
+  env["PGUSER"] = "emg_reader";
+  env["PGPASSWORD"] = "reader-pw-5c1d";
+  env["EMG_PG_GLOBALS"] = "off";
+  const auto r = run_script("backup-postgres", env, 60s);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(contains(r.err,
+                       "em-guard: ERROR: pg_dump of database app_main on PostgreSQL at "
+                       "127.0.0.1:" +
+                           std::to_string(pg.port()) + " failed: "))
+      << describe(r);
+  EXPECT_TRUE(contains(r.err, "permission denied")) << describe(r);
+  EXPECT_FALSE(contains(r.combined(), "reader-pw-5c1d")) << "the password stays out of the log";
+}
+
 TEST(BackupPostgres, MissingDatabaseIsSkippedOrFailsAsConfigured) {
   SKIP_WITHOUT_POSTGRES();
   PostgresServer pg;
@@ -324,7 +348,10 @@ TEST(BackupPostgres, MissingDatabaseIsSkippedOrFailsAsConfigured) {
   env["EMG_PG_MISSING"] = "fail";
   r = run_script("backup-postgres", env, 60s);
   EXPECT_EQ(r.exit_code, 1) << describe(r);
-  EXPECT_TRUE(contains(r.err, "em-guard: ERROR: database not_created_yet does not exist"))
+  EXPECT_TRUE(contains(r.err,
+                       "em-guard: ERROR: database not_created_yet does not exist on "
+                       "PostgreSQL at 127.0.0.1:" +
+                           std::to_string(pg.port()) + " (EMG_PG_MISSING=fail)"))
       << describe(r);
 
   // A name that could escape the directory or the SQL is refused before anything runs.

@@ -3,7 +3,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -38,28 +37,16 @@ std::size_t occurrences(const std::string& text, const std::string& part) {
   return n;
 }
 
-// A temporary directory removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    path_ = std::filesystem::temp_directory_path() /
-            ("em-guard-cli-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-             "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::filesystem::path write(const std::string& name, const std::string& text) const {
-    const auto file = path_ / name;
-    std::filesystem::create_directories(file.parent_path());
-    std::ofstream(file, std::ios::binary) << text;
-    return file;
-  }
-  const std::filesystem::path& path() const { return path_; }
+using test::TempDir;
 
- private:
-  std::filesystem::path path_;
-};
+// Writes `text` to dir/name, making the directories between.
+std::filesystem::path write_in(const TempDir& dir, const std::string& name,
+                               const std::string& text) {
+  const auto file = dir.path() / name;
+  std::filesystem::create_directories(file.parent_path());
+  test::write_file(file, text);
+  return file;
+}
 
 const char* const kLatestPod = R"(apiVersion: v1
 kind: Pod
@@ -99,6 +86,16 @@ TEST(WebhookCli, HelpVersionAndUsageErrors) {
     EXPECT_TRUE(contains(result.err, c.message)) << result.err;
     EXPECT_TRUE(result.out.empty()) << result.out;
   }
+}
+
+TEST(WebhookCli, ServeThatCannotLoadItsCertificateExitsOneAndSaysWhich) {
+  const TempDir dir;
+  const std::string missing = (dir.path() / "tls.crt").string();
+  const auto result = webhook({"serve", "--listen", "127.0.0.1:0", "--tls-cert", missing,
+                               "--tls-key", (dir.path() / "tls.key").string()});
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_TRUE(contains(result.err, R"("msg":"cannot start")")) << result.err;
+  EXPECT_TRUE(contains(result.err, "\"error\":\"certificate " + missing + ": ")) << result.err;
 }
 
 TEST(WebhookCli, SampleReleaseIsClean) {
@@ -209,9 +206,9 @@ TEST(WebhookCli, JsonAndJunitOutput) {
 
 TEST(WebhookCli, InputErrorsExitTwoAndNameTheLocation) {
   TempDir dir;
-  const auto bad = dir.write("bad.yaml",
-                             "apiVersion: v1\nkind: Pod\n---\n# Source: em/x.yaml\n"
-                             "kind: [Pod\n");
+  const auto bad = write_in(dir, "bad.yaml",
+                            "apiVersion: v1\nkind: Pod\n---\n# Source: em/x.yaml\n"
+                            "kind: [Pod\n");
   const auto result = webhook({"check", "-f", bad.string()});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_TRUE(result.out.empty()) << result.out;
@@ -222,9 +219,9 @@ TEST(WebhookCli, InputErrorsExitTwoAndNameTheLocation) {
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_TRUE(contains(missing.err, "nope.yaml: no such file or directory")) << missing.err;
 
-  const auto policy = dir.write("policy.yaml",
-                                "apiVersion: em-guard.io/v1alpha1\nkind: Policy\n"
-                                "environments: [{name: prod, mode: strict}]\n");
+  const auto policy = write_in(dir, "policy.yaml",
+                               "apiVersion: em-guard.io/v1alpha1\nkind: Policy\n"
+                               "environments: [{name: prod, mode: strict}]\n");
   const auto bad_policy = webhook({"check", "-f", kSample, "--policy", policy.string()});
   EXPECT_EQ(bad_policy.exit_code, 2);
   EXPECT_TRUE(contains(bad_policy.err, policy.string() + ": invalid policy:\n  "
@@ -234,17 +231,17 @@ TEST(WebhookCli, InputErrorsExitTwoAndNameTheLocation) {
 
 TEST(WebhookCli, PolicyFileAndDirectoryInput) {
   TempDir dir;
-  const auto policy = dir.write("policy.yaml", R"(apiVersion: em-guard.io/v1alpha1
+  const auto policy = write_in(dir, "policy.yaml", R"(apiVersion: em-guard.io/v1alpha1
 kind: Policy
 environments:
   - {name: production, namespaces: [production], rules: {pinned-images: warn}}
 )");
-  dir.write("manifests/a.yaml", kLatestPod);
-  dir.write("manifests/b.json",
-            R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"db","namespace":"production"},
+  write_in(dir, "manifests/a.yaml", kLatestPod);
+  write_in(dir, "manifests/b.json",
+           R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"db","namespace":"production"},
                 "spec":{"containers":[{"name":"db","image":"postgres"}]}})");
-  dir.write("manifests/.hidden/c.yaml", "not: [valid\n");
-  dir.write("manifests/notes.txt", "ignored");
+  write_in(dir, "manifests/.hidden/c.yaml", "not: [valid\n");
+  write_in(dir, "manifests/notes.txt", "ignored");
   const auto result =
       webhook({"check", "-f", (dir.path() / "manifests").string(), "--policy", policy.string()});
   EXPECT_EQ(result.exit_code, 0) << result.err;
@@ -281,20 +278,33 @@ TEST(WebhookCli, FailingSuiteFailsTheRun) {
   EXPECT_TRUE(result.out.ends_with("1 passed, 1 failed\n")) << result.out;
 
   TempDir dir;
-  dir.write("not-a-suite.yaml", kLatestPod);
-  dir.write("fixture.yaml", "kind: [broken\n");
+  write_in(dir, "not-a-suite.yaml", kLatestPod);
+  write_in(dir, "fixture.yaml", "kind: [broken\n");
   const auto none = webhook({"test", dir.path().string()});
   EXPECT_EQ(none.exit_code, 2);
   EXPECT_TRUE(contains(none.err, "no policy test suite (kind: PolicyTest) found")) << none.err;
 
   // A suite that does not parse fails loudly instead of being skipped.
-  const auto broken = dir.write("broken-suite.yaml",
-                                "apiVersion: em-guard.io/v1alpha1\nkind: PolicyTest\nname: b\n"
-                                "cases: [{name: a, path: x[0]}]\n");
+  const auto broken = write_in(dir, "broken-suite.yaml",
+                               "apiVersion: em-guard.io/v1alpha1\nkind: PolicyTest\nname: b\n"
+                               "cases: [{name: a, path: x[0]}]\n");
   const auto result_broken = webhook({"test", dir.path().string()});
   EXPECT_EQ(result_broken.exit_code, 1);
-  EXPECT_TRUE(contains(result_broken.out, "  ERROR " + broken.string())) << result_broken.out;
+  EXPECT_TRUE(contains(result_broken.out, "  ERROR " + broken.string() + ": invalid YAML"))
+      << result_broken.out;
   EXPECT_TRUE(result_broken.out.ends_with("0 passed, 1 failed\n")) << result_broken.out;
+
+  // YAML that breaks the suite schema: every JSON path that is wrong.
+  const TempDir other;
+  const auto invalid = write_in(other, "invalid-suite.yaml",
+                                "apiVersion: em-guard.io/v1alpha1\nkind: PolicyTest\nname: i\n"
+                                "cases: [{name: a, expect: maybe}]\n");
+  const auto result_invalid = webhook({"test", other.path().string()});
+  EXPECT_EQ(result_invalid.exit_code, 1);
+  EXPECT_TRUE(contains(result_invalid.out, "  ERROR " + invalid.string() +
+                                               ": invalid policy test suite:\n"
+                                               "  $.cases[0].expect: "))
+      << result_invalid.out;
 }
 
 }  // namespace

@@ -375,7 +375,10 @@ TEST(WebhookServer, EnvironmentComesFromThePathOrTheNamespace) {
   const HttpResponse unknown =
       send(*client, post("/validate/qa", review_body(pod_review("qa", "nginx:latest"))));
   EXPECT_EQ(unknown.status, 404) << unknown.body;
-  EXPECT_TRUE(contains(body_json(unknown).value("error", ""), "qa")) << unknown.body;
+  EXPECT_EQ(body_json(unknown).value("error", ""),
+            "environment \"qa\" is not in the policy: the webhook configuration's path and the "
+            "policy disagree")
+      << unknown.body;
   EXPECT_TRUE(unknown.keep_alive);
   EXPECT_EQ(review(*client, "/validate/production", pod_review("production", "nginx:1.25.3"))
                 .value("allowed", false),
@@ -440,55 +443,75 @@ TEST(WebhookServer, BadInputGetsTheRightStatusAndNeverHangs) {
   const std::string good = review_body(pod_review("production", "nginx:1.25.3"));
   auto client = connected(*server);
 
-  const auto expect_json_error = [](const HttpResponse& response, int status) {
+  // The error says what is wrong and what to do (the README's error table quotes these);
+  // `message` is how it starts.
+  const auto expect_json_error = [](const HttpResponse& response, int status,
+                                    const std::string& message) {
     EXPECT_EQ(response.status, status) << response.body;
     EXPECT_TRUE(contains(response.header("content-type"), "application/json"))
         << response.header("content-type");
     const json error = json::parse(response.body, nullptr, false);
-    EXPECT_TRUE(error.is_object() && error.contains("error") && error["error"].is_string())
+    ASSERT_TRUE(error.is_object() && error.contains("error") && error["error"].is_string())
         << response.body;
+    const std::string said = error["error"];
+    EXPECT_EQ(said.substr(0, message.size()), message);
   };
 
   // Wrong method: 405 with Allow.
   HttpResponse response = send(*client, get("/validate"));
-  expect_json_error(response, 405);
+  expect_json_error(response, 405, "method GET is not allowed on /validate; use POST");
   EXPECT_EQ(response.header("allow"), "POST");
   response = send(*client, post("/healthz", "{}"));
-  expect_json_error(response, 405);
+  expect_json_error(response, 405, "method POST is not allowed on /healthz; use GET");
   EXPECT_EQ(response.header("allow"), "GET");
 
   // Unknown paths: 404.
-  expect_json_error(send(*client, post("/mutate", good)), 404);
-  expect_json_error(send(*client, post("/validate/Production", good)), 404);
-  expect_json_error(send(*client, get("/")), 404);
+  const std::string no_such_path =
+      "no such path; admission reviews go to POST /validate or /validate/<environment>";
+  expect_json_error(send(*client, post("/mutate", good)), 404, no_such_path);
+  expect_json_error(send(*client, post("/validate/Production", good)), 404, no_such_path);
+  expect_json_error(send(*client, get("/")), 404, no_such_path);
 
   // Wrong content type: 415.
   HttpRequest text = post("/validate", good);
   text.content_type = "text/plain";
-  expect_json_error(send(*client, text), 415);
+  const std::string not_json = "Content-Type must be application/json (an AdmissionReview)";
+  expect_json_error(send(*client, text), 415, not_json);
   HttpRequest none = post("/validate", good);
   none.content_type.clear();
-  expect_json_error(send(*client, none), 415);
+  expect_json_error(send(*client, none), 415, not_json);
   // application/json with parameters and odd case is JSON.
   HttpRequest charset = post("/validate/production", good);
   charset.content_type = "Application/JSON; charset=utf-8";
   EXPECT_EQ(send(*client, charset).status, 200);
 
   // Malformed JSON and JSON that is not an AdmissionReview: 400, connection kept.
-  for (const std::string& body :
-       {std::string(R"({"apiVersion": "admission.k8s.io/v1", "kind": )"), std::string("{]"),
-        std::string(""), std::string(R"({"hello": "world"})"), std::string("[1, 2, 3]"),
-        std::string(R"("AdmissionReview")"),
-        std::string(R"({"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview",)"
-                    R"("request":{"uid":"x"}})"),
-        std::string(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})"),
-        std::string(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",)"
-                    R"("request":{"uid":42}})"),
-        std::string(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",)"
-                    R"("request":{"uid":"u1","operation":"CREATE","object":"nope"}})"),
-        std::string(200, '[') + std::string(200, ']')}) {
+  const std::string not_a_review =
+      "expected apiVersion admission.k8s.io/v1 and kind AdmissionReview (the webhook "
+      "configuration must list admissionReviewVersions: [v1])";
+  const std::string not_an_object = "expected an AdmissionReview object";
+  const std::string bad_uid = "request.uid is missing or not a string";
+  const std::pair<std::string, std::string> bad_bodies[] = {
+      {R"({"apiVersion": "admission.k8s.io/v1", "kind": )", "malformed JSON at byte 47"},
+      {"{]", "malformed JSON at byte 2"},
+      {"", "malformed JSON at byte 1"},
+      {R"({"hello": "world"})", not_a_review},
+      {"[1, 2, 3]", not_an_object},
+      {R"("AdmissionReview")", not_an_object},
+      {R"({"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview",)"
+       R"("request":{"uid":"x"}})",
+       not_a_review},
+      {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})",
+       "AdmissionReview has no request object"},
+      {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":42}})",
+       bad_uid},
+      {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",)"
+       R"("request":{"uid":"u1","operation":"CREATE","object":"nope"}})",
+       "request.object is missing or not an object for CREATE"},
+      {std::string(200, '[') + std::string(200, ']'), not_an_object}};
+  for (const auto& [body, message] : bad_bodies) {
     response = send(*client, post("/validate/production", body));
-    expect_json_error(response, 400);
+    expect_json_error(response, 400, message);
     EXPECT_TRUE(response.keep_alive) << body;
   }
   EXPECT_EQ(send(*client, post("/validate/production", good)).status, 200)
@@ -544,7 +567,8 @@ TEST(WebhookServer, BodiesOverTheLimitAre413) {
     request.chunked = chunked;
     const HttpResponse response = send(*client, request);
     EXPECT_EQ(response.status, 413) << response.body;
-    EXPECT_TRUE(contains(body_json(response).value("error", ""), "4096")) << response.body;
+    EXPECT_EQ(body_json(response).value("error", ""), "request body exceeds 4096 bytes")
+        << response.body;
     EXPECT_FALSE(response.keep_alive);
     EXPECT_TRUE(client->wait_closed(2s));
   }
