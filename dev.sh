@@ -4,7 +4,8 @@
 #   ./dev.sh test   build everything with warnings as errors and run every test
 #   ./dev.sh asan   the same tests, built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   ./dev.sh fuzz [SECONDS]  build the libFuzzer targets (clang) and run each for SECONDS (60)
-# Both install the Debian packages they need first (apt-get as root, sudo otherwise).
+#   ./dev.sh help   this text
+# Each installs the Debian packages it needs first (apt-get as root, sudo otherwise).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -72,13 +73,10 @@ demo_webhook() {
     sleep 0.05
   done
   [ -n "$port" ] || { echo "the webhook did not start:"; cat "$log"; kill "$pid" 2>/dev/null; return 1; }
-  cat >"$out/review.json" <<'JSON'
-{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"3f5e0d6a-demo","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"namespace":"em-runtime","name":"web","operation":"CREATE","userInfo":{"username":"demo"},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"em-runtime"},"spec":{"containers":[{"name":"web","image":"nginx:latest"}]}},"oldObject":null,"dryRun":false}}
-JSON
   for path in /validate/production /validate/staging; do
     echo "-- POST $path"
     curl -sS --max-time 5 --cacert "$out/certs/ca.crt" -H 'Content-Type: application/json' \
-      --data @"$out/review.json" "https://localhost:$port$path"
+      --data @tests/fixtures/readme/review.json "https://localhost:$port$path"
     echo
   done
   kill -TERM "$pid"
@@ -146,5 +144,6 @@ case "${1:-}" in
   test) run_tests ;;
   asan) run_tests_under_sanitizers ;;
   fuzz) run_fuzz "${2:-60}" ;;
-  *) echo "usage: ./dev.sh demo|test|asan|fuzz [SECONDS]" >&2; exit 2 ;;
+  help | -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
+  *) echo "usage: ./dev.sh demo|test|asan|fuzz [SECONDS]|help" >&2; exit 2 ;;
 esac
