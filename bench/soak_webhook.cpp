@@ -31,6 +31,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -78,9 +79,12 @@ constexpr auto kPickUpLimit = std::chrono::seconds(10);  // a change must reach 
 constexpr const char* kProbeImage = "ghcr.io/emergenceai/em-utils:soak-probe";
 constexpr const char* kProbeTag = "soak-probe";
 
+// Ends the run at once, from any thread: no unwinding into the threads still running (the server
+// goes too, by PR_SET_PDEATHSIG; bench/run-soak removes the work directory).
 [[noreturn]] void die(const std::string& message) {
+  std::fflush(stdout);
   std::cerr << "soak_webhook: " << message << "\n";
-  std::exit(2);
+  std::_Exit(2);
 }
 
 double seconds_between(Clock::time_point from, Clock::time_point to) {
@@ -508,6 +512,9 @@ struct Soak {
 };
 
 int run(const Options& options) {
+  // A fresh directory: the Secret volume's layout and the policy file start from nothing.
+  if (fs::exists(options.work) && !fs::is_empty(options.work))
+    die("--work " + options.work + " must be empty or not exist yet");
   fs::create_directories(options.work);
   Soak soak(options);
   const std::string policy_text = read_file(options.policy);
@@ -747,7 +754,7 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) die(arg + " needs a value");
       return std::string(argv[++i]);
     };
-    const auto number = [&](double min) {
+    const auto number = [&](int min) {
       const std::string text = value();
       try {
         std::size_t used = 0;
@@ -790,7 +797,22 @@ int main(int argc, char** argv) {
       options.policy.empty() || options.work.empty()) {
     die("--server, --certs, --make-certs, --policy and --work are required");
   }
-  if (options.warm_up >= options.seconds / 3) die("--warm-up must end before the rotation");
+  if (options.warm_up >= options.seconds / 3) {
+    die("the warm-up (--warm-up " + std::to_string(static_cast<int>(options.warm_up)) +
+        " s) must end before the rotation at a third of --seconds; give more seconds");
+  }
   std::signal(SIGPIPE, SIG_IGN);
+  // An exception nothing catches (a filesystem error while rotating, say) is a failed set-up.
+  std::set_terminate([] {
+    std::string what = "unexpected failure";
+    try {
+      if (const std::exception_ptr failure = std::current_exception())
+        std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    die(what);
+  });
   return run(options);
 }
