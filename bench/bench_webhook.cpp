@@ -107,10 +107,21 @@ void report(const std::string& label, const Result& result, bool open_loop) {
 
 }  // namespace
 
+constexpr const char* kUsage =
+    R"(Usage: bench_webhook --server BIN --certs DIR [--connections N] [--rate R] [--seconds S]
+                     [--threads T] [--server-arg ARG]...
+       bench_webhook --print-reviews
+Run it through bench/run-webhook, which makes the certificates. See bench/README.md.
+)";
+
 int main(int argc, char** argv) {
   Options options;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      std::cout << kUsage;
+      return 0;
+    }
     const auto value = [&] {
       if (i + 1 >= argc) die(arg + " needs a value");
       return std::string(argv[++i]);

@@ -746,10 +746,22 @@ int run(const Options& options) {
 
 }  // namespace
 
+constexpr const char* kUsage =
+    R"(Usage: soak_webhook --server BIN --certs DIR --make-certs SCRIPT --policy FILE --work DIR
+                    [--seconds S] [--rate R] [--connections N] [--threads T] [--warm-up S]
+                    [--sample-every S] [--max-rss-growth X] [--fd-slack N]
+Run it through bench/run-soak, which prepares --certs, --policy and --work. Exit codes: 0 every
+check passed, 1 a check failed, 2 wrong usage or a failed set-up. See bench/README.md.
+)";
+
 int main(int argc, char** argv) {
   Options options;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      std::cout << kUsage;
+      return 0;
+    }
     const auto value = [&] {
       if (i + 1 >= argc) die(arg + " needs a value");
       return std::string(argv[++i]);

@@ -205,6 +205,19 @@ TEST(Readme, ChartValuesExamplesPassTheChartSchema) {
   }
 }
 
+TEST(Readme, EveryScriptTakesHelp) {
+  // The binaries' --help is tested with their commands; these are the scripts a reader runs.
+  for (const char* script : {"dev.sh", "tests/fuzz/run", "certs-dev/make-certs.sh", "bench/run",
+                             "bench/run-webhook", "bench/run-soak"}) {
+    SCOPED_TRACE(script);
+    const ProcessResult result = run_process({(kSource / script).string(), "--help"}, base_env(),
+                                             std::chrono::seconds(10), {}, kSource);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_GT(result.out.size(), 100u) << result.out;
+    EXPECT_EQ(result.err, "");
+  }
+}
+
 // Test sources with C++ string escapes undone and adjacent literals joined, so a message split
 // over lines in a test is still found.
 std::string test_sources() {
