@@ -82,7 +82,11 @@ void load_json(std::string_view text, const std::string& file, std::vector<Manif
   if (value.is_array()) {
     for (std::size_t i = 0; i < value.size(); ++i) {
       ManifestObject item = where;
-      item.item = "[" + std::to_string(i) + "]";
+      // Appended rather than `"[" + std::to_string(i) + "]"`: GCC 12 warns (-Wrestrict, a false
+      // positive, GCC bug 105329) on `const char* + std::string&&` once inlined at -O3.
+      item.item = "[";
+      item.item += std::to_string(i);
+      item.item += ']';
       require_object(value[i], item.location());
       item.object = std::move(value[i]);
       out.push_back(std::move(item));
