@@ -70,16 +70,20 @@ void expect_prefixed(const ProcessResult& r) {
 
 fs::perms mode_of(const fs::path& p) { return fs::status(p).permissions() & fs::perms::mask; }
 
-// The gave-up line must be the only error line, and name what was awaited and why.
+// `text` as a regex that matches exactly it.
+std::string regex_quote(const std::string& text) {
+  return std::regex_replace(text, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)");
+}
+
+// The gave-up line must be the only error line, carry the ERROR prefix of every failing line,
+// and name what was awaited and why.
 void expect_single_gave_up(const ProcessResult& r, const std::string& label,
                            std::string_view last_error) {
   EXPECT_EQ(r.exit_code, 1) << describe(r);
   const auto err_lines = lines(r.err);
   ASSERT_EQ(err_lines.size(), 1u) << describe(r);
-  const std::regex pattern(
-      "em-guard: gave up waiting for " +
-      std::regex_replace(label, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
-      R"( after \d+s \(\d+ attempts?\); last error: .+)");
+  const std::regex pattern("em-guard: ERROR: gave up waiting for " + regex_quote(label) +
+                           R"( after \d+s \(\d+ attempts?\); last error: .+)");
   EXPECT_TRUE(std::regex_match(err_lines[0], pattern)) << err_lines[0];
   EXPECT_TRUE(contains(err_lines[0], last_error)) << err_lines[0];
   size_t count = 0;
@@ -119,6 +123,27 @@ void set_mtime(const fs::path& p, std::chrono::seconds age) {
   const auto when = ::time(nullptr) - static_cast<time_t>(age.count());
   const utimbuf times{when, when};
   ASSERT_EQ(::utime(p.c_str(), &times), 0) << p;
+}
+
+Env finalize_env(const fs::path& root, const std::string& run_id) {
+  Env env = base_env();
+  env["EMG_BACKUP_ROOT"] = root.string();
+  env["EMG_BACKUP_DIR"] = (root / (".partial-" + run_id)).string();
+  env["EMG_RUN_ID"] = run_id;
+  env["EMG_RELEASE"] = "em-runtime";
+  env["EMG_NAMESPACE"] = "emr-prod";
+  return env;
+}
+
+std::vector<std::string> completed_runs(const fs::path& root) {
+  std::vector<std::string> names;
+  const std::regex run(R"(\d{8}T\d{6}Z-.+)");
+  for (const auto& entry : fs::directory_iterator(root)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_directory() && std::regex_match(name, run)) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -404,27 +429,6 @@ TEST(BackupPostgres, FailsClearlyWhenServerUnreachableOrPasswordWrong) {
 
 // ---------------------------------------------------------------------------------------
 // backup-finalize
-
-Env finalize_env(const fs::path& root, const std::string& run_id) {
-  Env env = base_env();
-  env["EMG_BACKUP_ROOT"] = root.string();
-  env["EMG_BACKUP_DIR"] = (root / (".partial-" + run_id)).string();
-  env["EMG_RUN_ID"] = run_id;
-  env["EMG_RELEASE"] = "em-runtime";
-  env["EMG_NAMESPACE"] = "emr-prod";
-  return env;
-}
-
-std::vector<std::string> completed_runs(const fs::path& root) {
-  std::vector<std::string> names;
-  const std::regex run(R"(\d{8}T\d{6}Z-.+)");
-  for (const auto& entry : fs::directory_iterator(root)) {
-    const std::string name = entry.path().filename().string();
-    if (entry.is_directory() && std::regex_match(name, run)) names.push_back(name);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 TEST(BackupFinalize, RejectsCorruptOrEmptyDumpsAndEmptyStaging) {
   SKIP_WITHOUT_POSTGRES();  // needs pg_restore
@@ -831,6 +835,31 @@ TEST(WaitPostgres, GivesUpWithOneClearLine) {
   EXPECT_GE(r.elapsed, 1900ms);
 }
 
+// pg_isready says only "no response" for a name that does not resolve; the wait says DNS, and
+// keeps retrying, since the Service may appear later in the same rollout.
+TEST(WaitPostgres, UnresolvableHostIsReportedAsDnsAndRetried) {
+  SKIP_WITHOUT_POSTGRES();
+  Env env = base_env();
+  env["PGHOST"] = "emg-no-such-db.invalid";
+  const auto r = run_script("wait-postgres", wait_env(env, 2), 20s);
+  expect_prefixed(r);
+  const std::string label = "PostgreSQL at emg-no-such-db.invalid:5432";
+  const std::string dns = "cannot resolve host emg-no-such-db.invalid (DNS has no address for it)";
+  expect_waiting_line(r, label, 1, dns);
+  expect_waiting_line(r, label, 2, dns);
+  expect_single_gave_up(r, label, "last error: " + dns);
+
+  // With several hosts, the ones that do not resolve are named along with pg_isready's reply.
+  const int port = free_port();
+  env["PGHOST"] = "127.0.0.1,emg-no-such-db.invalid";
+  env["PGPORT"] = std::to_string(port);
+  const auto multi = run_script("wait-postgres", wait_env(env, 1), 20s);
+  expect_single_gave_up(multi,
+                        "PostgreSQL at 127.0.0.1,emg-no-such-db.invalid:" + std::to_string(port),
+                        "last error: cannot resolve host emg-no-such-db.invalid (DNS has no "
+                        "address for it); ");
+}
+
 Env redis_wait_env(const RedisServer& redis, int timeout_s) {
   Env env = wait_env(redis.client_env(), timeout_s);
   env["EMG_REDIS_HOST"] = redis.host();
@@ -858,37 +887,115 @@ TEST(WaitRedis, SucceedsWhenServerStartsMidWait) {
   EXPECT_FALSE(contains(r.combined(), "redis-pw-wait"));
 }
 
-TEST(WaitRedis, GivesUpOnClosedPortAndOnWrongPassword) {
+TEST(WaitRedis, GivesUpOnClosedPortAndUnresolvableHost) {
   SKIP_WITHOUT_REDIS();
-  RedisServer redis(redis_options("redis-pw-right"));
-  const std::string label = "Redis at 127.0.0.1:" + std::to_string(redis.port());
   Env closed = wait_env(base_env(), 3);
   const int port = free_port();
   closed["EMG_REDIS_HOST"] = "127.0.0.1";
   closed["EMG_REDIS_PORT"] = std::to_string(port);
-  Env wrong = redis_wait_env(redis, 1);
-  wrong["REDISCLI_AUTH"] = "redis-pw-wrong";
-  Env none = redis_wait_env(redis, 1);
-  none.erase("REDISCLI_AUTH");
-  // The cases are independent; running them side by side keeps the suite short.
+  Env unresolvable = wait_env(base_env(), 2);
+  unresolvable["EMG_REDIS_HOST"] = "emg-no-such-redis.invalid";
   auto closed_run =
       std::async(std::launch::async, [&] { return run_script("wait-redis", closed, 20s); });
+  auto r = run_script("wait-redis", unresolvable, 20s);
+  expect_prefixed(r);
+  // DNS may come up later (the Service is created by the same release), so it is retried.
+  const std::string dns =
+      "cannot resolve host emg-no-such-redis.invalid (DNS has no address for it)";
+  expect_waiting_line(r, "Redis at emg-no-such-redis.invalid:6379", 1, dns);
+  expect_single_gave_up(r, "Redis at emg-no-such-redis.invalid:6379", "last error: " + dns);
+
+  r = closed_run.get();
+  expect_prefixed(r);
+  expect_single_gave_up(r, "Redis at 127.0.0.1:" + std::to_string(port), "Connection refused");
+}
+
+// A server that accepts the connection but never answers (a hung Redis, a black hole behind a
+// proxy) costs one attempt of EMG_ATTEMPT_TIMEOUT (5 s), with either timeout(1): coreutils'
+// 124 and busybox's 143 both read as "no reply".
+TEST(WaitRedis, SilentServerIsNoReplyWithinTheAttemptTimeout) {
+  SKIP_WITHOUT_REDIS();
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  // Listening without accept(): the kernel completes the handshake, nobody ever reads.
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 16), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string port = std::to_string(ntohs(addr.sin_port));
+  Env env = wait_env(base_env(), 1);
+  env["EMG_REDIS_HOST"] = "127.0.0.1";
+  env["EMG_REDIS_PORT"] = port;
+  const auto r = run_script("wait-redis", env, 30s);
+  ::close(fd);
+  expect_prefixed(r);
+  expect_single_gave_up(r, "Redis at 127.0.0.1:" + port, "last error: no reply within 5s");
+  EXPECT_GE(r.elapsed, 4500ms) << describe(r);
+  EXPECT_LT(r.elapsed, 15s) << describe(r);
+}
+
+// A refused password does not fix itself: the wait stops at the first attempt with one
+// ERROR line that says what to change, instead of retrying for wait.timeoutSeconds.
+TEST(WaitRedis, RefusedPasswordStopsAtOnce) {
+  SKIP_WITHOUT_REDIS();
+  RedisServer redis(redis_options("redis-pw-right"));
+  RedisServer open_redis(redis_options(""));
+  RedisServer acl_redis(redis_options("redis-pw-acl"));
+  acl_redis.cli({"ACL", "SETUSER", "default", "-ping"});
+  const std::string label = "Redis at 127.0.0.1:" + std::to_string(redis.port());
+  Env wrong = redis_wait_env(redis, 60);
+  wrong["REDISCLI_AUTH"] = "redis-pw-wrong";
+  Env none = redis_wait_env(redis, 60);
+  none.erase("REDISCLI_AUTH");
+  Env needless = redis_wait_env(open_redis, 60);
+  needless["REDISCLI_AUTH"] = "redis-pw-needless";
+  const Env no_ping = redis_wait_env(acl_redis, 60);
   auto wrong_run =
       std::async(std::launch::async, [&] { return run_script("wait-redis", wrong, 20s); });
   auto none_run =
       std::async(std::launch::async, [&] { return run_script("wait-redis", none, 20s); });
+  auto needless_run =
+      std::async(std::launch::async, [&] { return run_script("wait-redis", needless, 20s); });
+  auto no_ping_run =
+      std::async(std::launch::async, [&] { return run_script("wait-redis", no_ping, 20s); });
 
-  auto r = closed_run.get();
-  expect_prefixed(r);
-  expect_single_gave_up(r, "Redis at 127.0.0.1:" + std::to_string(port), "Connection refused");
-
-  r = wrong_run.get();
-  expect_prefixed(r);
-  expect_single_gave_up(r, label, "WRONGPASS");
+  const auto expect_stopped = [](const ProcessResult& r, const std::string& error) {
+    EXPECT_EQ(r.exit_code, 1) << describe(r);
+    EXPECT_EQ(r.out, "") << "no attempt was retried\n" << describe(r);
+    EXPECT_EQ(r.err, "em-guard: ERROR: " + error + "\n") << describe(r);
+    EXPECT_LT(r.elapsed, 10s) << describe(r);
+  };
+  auto r = wrong_run.get();
+  expect_stopped(r, label +
+                        " rejected the password: AUTH failed: WRONGPASS invalid "
+                        "username-password pair or user is disabled.; not retrying, since a "
+                        "wrong password does not fix itself: check credentials.*.redis.password "
+                        "in the em-guard configuration");
   EXPECT_FALSE(contains(r.combined(), "redis-pw-wrong"));
 
-  r = none_run.get();
-  expect_single_gave_up(r, label, "NOAUTH Authentication required");
+  expect_stopped(none_run.get(),
+                 label +
+                     " requires a password, but none is configured: NOAUTH Authentication "
+                     "required.; not retrying: set credentials.*.redis.password in the em-guard "
+                     "configuration");
+
+  r = needless_run.get();
+  expect_stopped(r, "Redis at 127.0.0.1:" + std::to_string(open_redis.port()) +
+                        " has no password, but one is configured: AUTH failed: ERR AUTH "
+                        "<password> called without any password configured for the default "
+                        "user. Are you sure your configuration is correct?; not retrying: remove "
+                        "credentials.*.redis.password from the em-guard configuration or set a "
+                        "password on the server");
+  EXPECT_FALSE(contains(r.combined(), "redis-pw-needless"));
+
+  expect_stopped(no_ping_run.get(),
+                 "Redis at 127.0.0.1:" + std::to_string(acl_redis.port()) +
+                     " does not let this user run PING: NOPERM this user has no permissions to "
+                     "run the 'ping' command; not retrying: grant the user +ping (or connect as "
+                     "another user)");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1260,11 +1367,12 @@ TEST(ScriptsContract, ToolOutputThatEchoesAPasswordIsRedacted) {
       fs::perms::owner_all);
   Env env = wait_env(base_env(), 0);
   prepend_path(env, bin.path());
-  env["PGHOST"] = "db.example";
+  // A name that resolves, or the DNS check would be the error shown.
+  env["PGHOST"] = "localhost";
   env["PGPASSWORD"] = "pg-pw-$ecret/+*[x]";
   const auto r = run_script("wait-postgres", env, 10s);
-  expect_single_gave_up(r, "PostgreSQL at db.example:5432",
-                        "postgres://app:***@db.example:5432 - no response");
+  expect_single_gave_up(r, "PostgreSQL at localhost:5432",
+                        "postgres://app:***@localhost:5432 - no response");
   EXPECT_FALSE(contains(r.combined(), "pg-pw-$ecret")) << describe(r);
 }
 

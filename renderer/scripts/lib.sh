@@ -64,7 +64,7 @@ emg_redact() {
 # emg_oneline TEXT condenses multi-line tool output into one bounded, redacted line.
 emg_oneline() {
   printf '%s\n' "$1" | emg_redact | tr '\r\n\t' '   ' | tr -s ' ' | sed 's/^ //; s/ $//' |
-    cut -c1-400
+    cut -c1-1000
 }
 
 # emg_oneline_file FILE is emg_oneline for captured stderr.
@@ -103,10 +103,14 @@ emg_tmp_init() {
 }
 
 # emg_with_timeout SECONDS CMD... bounds tools that have no timeout flag of their own
-# (redis-cli before 7.2). busybox and coreutils both provide `timeout SECS PROG ARGS`.
+# (redis-cli before 7.2). busybox and coreutils both provide `timeout SECS PROG ARGS`; a
+# timeout returns 124 with either (busybox's own status is the killed child's 143).
 emg_with_timeout() {
   if command -v timeout >/dev/null 2>&1; then
     timeout "$@"
+    _emg_rc=$?
+    [ "$_emg_rc" -ne 143 ] || _emg_rc=124
+    return "$_emg_rc"
   else
     shift
     "$@"
@@ -138,9 +142,7 @@ emg_wait() {
     [ -n "$_emg_msg" ] || _emg_msg="check failed with exit status $_emg_rc"
     [ "$_emg_rc" -ne "$EMG_FATAL" ] || emg_fail "$_emg_msg"
     if [ "$_emg_elapsed" -ge "$EMG_TIMEOUT" ]; then
-      printf 'em-guard: gave up waiting for %s after %ss (%s); last error: %s\n' \
-        "$_emg_label" "$_emg_elapsed" "$(emg_attempts "$_emg_attempt")" "$_emg_msg" >&2
-      exit 1
+      emg_fail "gave up waiting for $_emg_label after ${_emg_elapsed}s ($(emg_attempts "$_emg_attempt")); last error: $_emg_msg"
     fi
     emg_log "waiting for $_emg_label (attempt $_emg_attempt, ${_emg_elapsed}s elapsed): $_emg_msg"
     # Never sleep past the deadline, so the last attempt happens right at it.
@@ -151,6 +153,25 @@ emg_wait() {
       sleep "$EMG_INTERVAL"
     fi
   done
+}
+
+# emg_dns_problem HOST prints "cannot resolve host HOST (...)" and succeeds when a DNS lookup
+# finds no address for HOST, so that a wait can say "DNS" instead of a tool's bare "no
+# response". It fails when HOST resolves or cannot be checked: an IP address, a socket
+# directory, or no getent (alpine has it in musl-utils, Debian in libc-bin).
+emg_dns_problem() {
+  case $1 in
+    '' | /* | *:* | \[*) return 1 ;; # a socket directory or an IPv6 address
+    *[!0-9.]*) ;;                   # a name
+    *) return 1 ;;                  # an IPv4 address
+  esac
+  command -v getent >/dev/null 2>&1 || return 1
+  emg_with_timeout "$EMG_ATTEMPT_TIMEOUT" getent hosts "$1" >/dev/null 2>&1
+  case $? in
+    2) printf 'cannot resolve host %s (DNS has no address for it)\n' "$1" ;;
+    124) printf 'cannot resolve host %s (the DNS lookup timed out after %ss)\n' "$1" "$EMG_ATTEMPT_TIMEOUT" ;;
+    *) return 1 ;;
+  esac
 }
 
 # emg_kube_setup points kubectl at the API server with a projected service-account token when
@@ -213,4 +234,11 @@ emg_pg_verify_dump() {
   fi
   # shellcheck disable=SC2034 # read by the calling script
   EMG_DUMP_ENTRIES=$(grep -c -v '^;' "$EMG_TMP/toc")
+}
+
+# emg_kubectl_reason FILE prints kubectl's own error from its captured stderr as one redacted
+# line: the last line that is not a client-side log line (klog's "E1201 12:00:00 ..." warnings,
+# such as discovery retries, come first). kubectl's errors name objects, never their data.
+emg_kubectl_reason() {
+  emg_oneline "$(grep -v '^[IWE][0-9]\{4\} ' "$1" | tail -n 1)"
 }
