@@ -18,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -125,6 +126,20 @@ void set_mtime(const fs::path& p, std::chrono::seconds age) {
   ASSERT_EQ(::utime(p.c_str(), &times), 0) << p;
 }
 
+// A name as backup-postgres, databases.tsv and the MANIFEST escape it: \\ \t \n \r.
+std::string unescape_name(const std::string& escaped) {
+  std::string name;
+  for (size_t i = 0; i < escaped.size(); ++i) {
+    if (escaped[i] != '\\' || i + 1 == escaped.size()) {
+      name += escaped[i];
+      continue;
+    }
+    const char next = escaped[++i];
+    name += next == 't' ? '\t' : next == 'n' ? '\n' : next == 'r' ? '\r' : next;
+  }
+  return name;
+}
+
 Env finalize_env(const fs::path& root, const std::string& run_id) {
   Env env = base_env();
   env["EMG_BACKUP_ROOT"] = root.string();
@@ -202,7 +217,7 @@ TEST(BackupPostgres, DumpsRealDataThatRestoresExactly) {
   fs::create_directories(stage / "postgresql");
   write_file(stage / "postgresql/stale.dump", "old");
   const auto r =
-      run_script("backup-postgres", pg_backup_env(pg, stage, "app_main keycloak gov-data"), 60s);
+      run_script("backup-postgres", pg_backup_env(pg, stage, "app_main\nkeycloak\ngov-data"), 60s);
   ASSERT_TRUE(r.ok()) << describe(r);
   expect_prefixed(r);
 
@@ -327,6 +342,218 @@ TEST(BackupPostgres, StarDumpsEveryDatabaseButTheTemplates) {
   EXPECT_TRUE(contains(r.out, "databases on PostgreSQL at ")) << describe(r);
 }
 
+// Runs SQL in the database named exactly `database`: PGDATABASE is never read as connection
+// parameters, unlike psql -d, so names holding = or :// are safe here.
+std::string psql_in(const PostgresServer& pg, const std::string& database, const std::string& sql) {
+  Env env = pg.client_env();
+  env["PGDATABASE"] = database;
+  const auto r =
+      run_process({"psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-f", "-"}, env, 60s, sql);
+  if (!r.ok()) throw std::runtime_error("psql in " + database + ": " + r.err);
+  return r.out;
+}
+
+std::string sql_identifier(const std::string& name) {
+  return '"' + std::regex_replace(name, std::regex("\""), "\"\"") + '"';
+}
+
+// Names PostgreSQL accepts (any character but NUL) that a file name or a shell word cannot
+// hold as they are. "team" and "data" exist too, so "team data" split on its space would
+// still find databases to dump.
+const std::vector<std::string> kOddNames = {"team data", "données",        "a$b",
+                                            "x'y",       "-lead",          "app.v2",
+                                            "a=b c",     "postgresql://x", ".hidden/../etc",
+                                            "tab\tx\\y", "Grüße 東京",     "team",
+                                            "data",      "line1\nline2"};
+
+// Each database gets a table naming the database it was created in, plus rows that differ.
+void create_odd_databases(const PostgresServer& pg) {
+  for (size_t i = 0; i < kOddNames.size(); ++i) {
+    pg.psql("CREATE DATABASE " + sql_identifier(kOddNames[i]) + ";");
+    psql_in(pg, kOddNames[i],
+            "CREATE TABLE origin (name text, n int); INSERT INTO origin SELECT current_database(), "
+            "g FROM generate_series(1, " +
+                std::to_string(i + 1) + ") g;");
+  }
+}
+
+// The data of database `db` as text, to compare a restore with its source.
+std::string origin_rows(const PostgresServer& pg, const std::string& db) {
+  return psql_in(pg, db, "SELECT name, count(*), sum(n) FROM origin GROUP BY name;");
+}
+
+// databases.tsv as file -> exact name.
+std::map<std::string, std::string> read_index(const fs::path& tsv) {
+  std::map<std::string, std::string> index;
+  for (const auto& line : lines(read_file(tsv))) {
+    if (line.starts_with("#")) continue;
+    const size_t tab = line.find('\t');
+    EXPECT_NE(tab, std::string::npos) << line;
+    EXPECT_EQ(line.find('\t', tab + 1), std::string::npos) << "one tab per line: " << line;
+    index[line.substr(0, tab)] = unescape_name(line.substr(tab + 1));
+  }
+  return index;
+}
+
+// The MANIFEST's databases section as file -> exact name.
+std::map<std::string, std::string> manifest_databases(const std::string& manifest) {
+  std::map<std::string, std::string> listed;
+  bool in_section = false;
+  for (const auto& line : lines(manifest)) {
+    if (!line.starts_with("  ")) in_section = line.starts_with("databases: ");
+    if (!in_section || !line.starts_with("  ")) continue;
+    const size_t space = line.find(' ', 2);
+    listed[line.substr(2, space - 2)] = unescape_name(line.substr(space + 1));
+  }
+  return listed;
+}
+
+// Dumps every database of kOddNames, by "*" and by a newline-separated list, restores each
+// dump into a new database and compares; finalize then lists each with its exact name.
+TEST(BackupPostgres, EveryValidDatabaseNameIsDumpedAndRestoresExactly) {
+  SKIP_WITHOUT_POSTGRES();
+  PostgresServer pg;
+  create_odd_databases(pg);
+
+  TempDir root;
+  const fs::path stage = root.path() / ".partial-names";
+  Env env = pg_backup_env(pg, stage, "*");
+  env["EMG_PG_GLOBALS"] = "off";
+  auto r = run_script("backup-postgres", env, 120s);
+  ASSERT_TRUE(r.ok()) << describe(r);
+  expect_prefixed(r);
+  EXPECT_EQ(r.err, "") << describe(r);
+  EXPECT_TRUE(
+      contains(r.out, std::to_string(kOddNames.size() + 1) + " database(s) dumped"))  // + postgres
+      << describe(r);
+  EXPECT_TRUE(
+      contains(r.out, "databases on PostgreSQL at 127.0.0.1:" + std::to_string(pg.port()) +
+                          ": \"-lead\" \".hidden/../etc\" \"Grüße 東京\" \"a$b\" \"a=b c\" "
+                          "\"app.v2\" data \"données\" \"line1\\nline2\" postgres "
+                          "\"postgresql://x\" \"tab\\tx\\\\y\" team \"team data\" \"x'y\"\n"))
+      << describe(r);
+
+  const fs::path out = stage / "postgresql";
+  // Every file stays inside postgresql/, with a name that cannot be taken for an option or a
+  // hidden file.
+  std::set<std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(root.path())) {
+    if (!entry.is_regular_file()) continue;
+    EXPECT_EQ(entry.path().parent_path(), out) << entry.path();
+    const std::string file = entry.path().filename().string();
+    EXPECT_TRUE(std::regex_match(file, std::regex(R"([A-Za-z0-9_][A-Za-z0-9_.-]*)"))) << file;
+    files.insert(file);
+  }
+  const auto index = read_index(out / "databases.tsv");
+  ASSERT_EQ(index.size(), kOddNames.size() + 1) << read_file(out / "databases.tsv");
+  EXPECT_EQ(files.size(), index.size() + 1) << "the dumps and databases.tsv, nothing else";
+  std::set<std::string> names;
+  for (const auto& [file, name] : index) {
+    names.insert(name);
+    EXPECT_TRUE(files.contains(file)) << file;
+  }
+  std::set<std::string> expected(kOddNames.begin(), kOddNames.end());
+  expected.insert("postgres");
+  EXPECT_EQ(names, expected);
+  // Plain names keep their name; others are a slug and 8 hex digits of the name's SHA-256.
+  EXPECT_EQ(index.at("team.dump"), "team");
+  EXPECT_EQ(index.at("postgres.dump"), "postgres");
+  for (const auto& [file, name] : index) {
+    if (name == "team" || name == "data" || name == "postgres") continue;
+    EXPECT_TRUE(
+        std::regex_match(file, std::regex(R"([A-Za-z0-9_][A-Za-z0-9_-]*\.[0-9a-f]{8}\.dump)")))
+        << file;
+  }
+  const std::regex team_data_line(
+      R"(em-guard: wrote postgresql/team_data\.[0-9a-f]{8}\.dump \(\d+ bytes, \d+ archive entries\) for database "team data")");
+  EXPECT_TRUE(std::regex_search(r.out, team_data_line)) << describe(r);
+
+  // Each dump restores into a fresh database with the data of the database it is named for.
+  int n = 0;
+  for (const auto& [file, name] : index) {
+    const std::string restored = "restored_" + std::to_string(n++);
+    pg.psql("CREATE DATABASE " + restored + ";");
+    const auto restore =
+        run_process({"pg_restore", "--exit-on-error", "-d", restored, (out / file).string()},
+                    pg.client_env(), 60s);
+    ASSERT_TRUE(restore.ok()) << name << "\n" << describe(restore);
+    if (name == "postgres") continue;  // holds no table of ours
+    const std::string original = origin_rows(pg, name);
+    EXPECT_TRUE(original.starts_with(name + "|")) << original;
+    EXPECT_EQ(origin_rows(pg, restored), original) << name;
+  }
+
+  // The same by name, one per line (a name cannot hold a newline here), with blank lines and
+  // a repeat that are ignored.
+  std::string list = "\n";
+  for (const auto& name : kOddNames) {
+    if (name.find('\n') == std::string::npos) list += name + "\n\n";
+  }
+  list += "team data\n";
+  env["EMG_DATABASES"] = list;
+  r = run_script("backup-postgres", env, 120s);
+  ASSERT_TRUE(r.ok()) << describe(r);
+  EXPECT_EQ(r.err, "") << describe(r);
+  EXPECT_FALSE(contains(r.out, "skipping")) << describe(r);
+  EXPECT_TRUE(contains(r.out, std::to_string(kOddNames.size() - 1) + " database(s) dumped"))
+      << describe(r);
+  const auto by_name = read_index(out / "databases.tsv");
+  EXPECT_EQ(by_name.size(), kOddNames.size() - 1);
+  for (const auto& [file, name] : by_name)
+    EXPECT_EQ(index.at(file), name) << "same file, same name";
+
+  // The MANIFEST lists every database dumped, with its exact name and its file.
+  r = run_script("backup-finalize", finalize_env(root.path(), "names"), 120s);
+  ASSERT_TRUE(r.ok()) << describe(r);
+  const auto runs = completed_runs(root.path());
+  ASSERT_EQ(runs.size(), 1u);
+  const std::string manifest = read_file(root.path() / runs[0] / "MANIFEST");
+  std::map<std::string, std::string> expected_listing;
+  for (const auto& [file, name] : by_name) expected_listing["postgresql/" + file] = name;
+  EXPECT_EQ(manifest_databases(manifest), expected_listing) << manifest;
+  EXPECT_TRUE(std::regex_search(
+      manifest, std::regex(R"(\n  postgresql/tab_x_y\.[0-9a-f]{8}\.dump tab\\tx\\\\y\n)")))
+      << manifest;
+  EXPECT_TRUE(contains(manifest,
+                       "databases: # dump file, then the exact database name (\\\\ is a "
+                       "backslash, \\t a tab, \\n a newline, \\r a carriage return)\n"))
+      << manifest;
+}
+
+TEST(BackupPostgres, DatabaseListIsOneNamePerLine) {
+  SKIP_WITHOUT_POSTGRES();
+  PostgresServer pg;
+  pg.psql("CREATE DATABASE team; CREATE DATABASE data;");
+  TempDir root;
+  const fs::path stage = root.path() / ".partial-list";
+  const std::string where = "PostgreSQL at 127.0.0.1:" + std::to_string(pg.port());
+  Env env = pg_backup_env(pg, stage, "team data");
+  env["EMG_PG_GLOBALS"] = "off";
+  // A space-separated list, as the renderer passed it before: one name that does not exist.
+  // Nothing else is dumped, and the log says why.
+  auto r = run_script("backup-postgres", env, 60s);
+  ASSERT_TRUE(r.ok()) << describe(r);
+  EXPECT_EQ(r.err,
+            "em-guard: WARNING: database \"team data\" has a space in its name; EMG_DATABASES "
+            "lists one name per line\n");
+  EXPECT_TRUE(contains(r.out, "em-guard: database \"team data\" does not exist on " + where +
+                                  " yet; skipping it (EMG_PG_MISSING=skip)\n"))
+      << describe(r);
+  EXPECT_TRUE(contains(r.out, "0 database(s) dumped")) << describe(r);
+  EXPECT_EQ(read_index(stage / "postgresql/databases.tsv").size(), 0u);
+
+  env["EMG_DATABASES"] = "team\n*\n";
+  r = run_script("backup-postgres", env, 60s);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_EQ(r.err,
+            "em-guard: ERROR: EMG_DATABASES lists * together with other names; * alone means "
+            "every database\n");
+  env["EMG_DATABASES"] = "\n\n";
+  r = run_script("backup-postgres", env, 60s);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_EQ(r.err, "em-guard: ERROR: EMG_DATABASES names no database (one name per line, or *)\n");
+}
+
 TEST(BackupPostgres, ADumpThatFailsStopsTheBackupWithPgDumpsReason) {
   SKIP_WITHOUT_POSTGRES();
   PostgresServer pg;
@@ -358,7 +585,7 @@ TEST(BackupPostgres, MissingDatabaseIsSkippedOrFailsAsConfigured) {
   pg.psql("CREATE TABLE t (x int); INSERT INTO t VALUES (1);", "app_main");
   TempDir root;
   const fs::path stage = root.path() / ".partial-r3";
-  Env env = pg_backup_env(pg, stage, "app_main not_created_yet");
+  Env env = pg_backup_env(pg, stage, "app_main\nnot_created_yet");
 
   auto r = run_script("backup-postgres", env, 60s);
   ASSERT_TRUE(r.ok()) << describe(r);
@@ -379,11 +606,16 @@ TEST(BackupPostgres, MissingDatabaseIsSkippedOrFailsAsConfigured) {
                            std::to_string(pg.port()) + " (EMG_PG_MISSING=fail)"))
       << describe(r);
 
-  // A name that could escape the directory or the SQL is refused before anything runs.
-  env["EMG_DATABASES"] = "app_main x';DROP";
+  // A name is only ever a quoted literal, never SQL: this one is just a database that does
+  // not exist.
+  env["EMG_DATABASES"] = "app_main\nx';DROP TABLE t;--";
   r = run_script("backup-postgres", env, 60s);
   EXPECT_EQ(r.exit_code, 1) << describe(r);
-  EXPECT_TRUE(contains(r.err, "invalid database name")) << describe(r);
+  EXPECT_EQ(lines(r.err).back(),
+            "em-guard: ERROR: database \"x';DROP TABLE t;--\" does not exist on PostgreSQL at "
+            "127.0.0.1:" +
+                std::to_string(pg.port()) + " (EMG_PG_MISSING=fail)")
+      << describe(r);
   EXPECT_EQ(pg.psql("SELECT count(*) FROM t", "app_main"), "1\n");
 }
 
@@ -481,6 +713,65 @@ TEST(BackupFinalize, RejectsTruncatedRealDump) {
   EXPECT_TRUE(completed_runs(root.path()).empty());
 }
 
+// The MANIFEST names each dump's database from databases.tsv, so finalize refuses a staging
+// dir where the two disagree rather than publish a dump nobody can tell the database of.
+TEST(BackupFinalize, DumpsMustMatchTheDatabaseIndex) {
+  SKIP_WITHOUT_POSTGRES();
+  PostgresServer pg;
+  pg.psql("CREATE DATABASE app; CREATE DATABASE \"team data\";");
+  TempDir root;
+  const Env env = finalize_env(root.path(), "idx");
+  const fs::path stage = root.path() / ".partial-idx";
+  Env dump_env = pg_backup_env(pg, stage, "app\nteam data");
+  dump_env["EMG_PG_GLOBALS"] = "off";
+  auto r = run_script("backup-postgres", dump_env, 60s);
+  ASSERT_TRUE(r.ok()) << describe(r);
+  const fs::path tsv = stage / "postgresql/databases.tsv";
+  const std::string good = read_file(tsv);
+  const auto index = read_index(tsv);
+  ASSERT_EQ(index.size(), 2u) << good;
+  const std::string team_file = std::prev(index.end())->first;
+  ASSERT_TRUE(team_file.starts_with("team_data.")) << good;
+  const std::string header = good.substr(0, good.find('\n') + 1);
+  const std::string prefix = "em-guard: ERROR: backup " + stage.string() + ": ";
+
+  struct Case {
+    std::string tsv;  // empty: no databases.tsv at all
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {"",
+       "postgresql/databases.tsv is missing, so the dumps cannot be matched to their "
+       "databases; the PostgreSQL step did not finish"},
+      {header + "app.dump\tapp\n", "postgresql/" + team_file +
+                                       " is not in postgresql/databases.tsv, so its database is "
+                                       "unknown"},
+      {good + "gone.dump\tgone\n",
+       "postgresql/databases.tsv lists postgresql/gone.dump, which is not there"},
+      {good + "app.dump\tapp again\n", "postgresql/databases.tsv lists app.dump twice"},
+      {header + "../app.dump\tapp\n",
+       "line 2 of postgresql/databases.tsv is not <file><tab><database>"},
+      {header + "app.dump\n", "line 2 of postgresql/databases.tsv is not <file><tab><database>"},
+  };
+  for (const auto& c : cases) {
+    fs::remove(tsv);
+    if (!c.tsv.empty()) write_file(tsv, c.tsv);
+    r = run_script("backup-finalize", env, 60s);
+    EXPECT_EQ(r.exit_code, 1) << describe(r);
+    EXPECT_EQ(lines(r.err), std::vector<std::string>{prefix + c.error}) << describe(r);
+    EXPECT_TRUE(completed_runs(root.path()).empty());
+  }
+  write_file(tsv, good);
+  r = run_script("backup-finalize", env, 60s);
+  ASSERT_TRUE(r.ok()) << describe(r);
+  const auto runs = completed_runs(root.path());
+  ASSERT_EQ(runs.size(), 1u);
+  const std::string manifest = read_file(root.path() / runs[0] / "MANIFEST");
+  EXPECT_TRUE(contains(manifest, "carriage return)\n  postgresql/app.dump app\n  postgresql/" +
+                                     team_file + " team data\nfiles: "))
+      << manifest;
+}
+
 TEST(BackupFinalize, SealsPublishesAndAppliesRetention) {
   TempDir root;
   const fs::path& base = root.path();
@@ -512,6 +803,9 @@ TEST(BackupFinalize, SealsPublishesAndAppliesRetention) {
   write_file(stage / "redis/dump.rdb", std::string("REDIS0011\xfa\x09redis-ver", 20));
   write_file(stage / "secrets/db credentials.json", R"({"kind": "Secret"})");
   write_file(stage / "postgresql/globals.sql", "CREATE ROLE x;\n");
+  // The PostgreSQL step's index, here of no database (all were skipped).
+  const std::string index_header = "# em-guard PostgreSQL dumps: header only\n";
+  write_file(stage / "postgresql/databases.tsv", index_header);
   // A seal left by an earlier failed attempt is rebuilt, not trusted.
   write_file(stage / "SHA256SUMS", "0000  bogus\n");
 
@@ -538,7 +832,8 @@ TEST(BackupFinalize, SealsPublishesAndAppliesRetention) {
   const std::string sums = read_file(final_dir / "SHA256SUMS");
   std::vector<std::string> listed;
   for (const auto& line : lines(sums)) listed.push_back(line.substr(66));
-  const std::vector<std::string> expected = {"MANIFEST", "postgresql/globals.sql", "redis/dump.rdb",
+  const std::vector<std::string> expected = {"MANIFEST", "postgresql/databases.tsv",
+                                             "postgresql/globals.sql", "redis/dump.rdb",
                                              "secrets/db credentials.json"};
   EXPECT_EQ(listed, expected) << sums;
   const auto check = run_process({"sha256sum", "-c", "SHA256SUMS"}, base_env(), 10s, {}, final_dir);

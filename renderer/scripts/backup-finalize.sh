@@ -4,6 +4,8 @@
 # Env: EMG_BACKUP_ROOT, EMG_BACKUP_DIR (staging dir, directly inside the root and named
 # .partial-<id>), EMG_RUN_ID, EMG_RELEASE, EMG_NAMESPACE (required); EMG_KEEP (number of
 # completed runs to keep, default 5).
+# The MANIFEST it writes lists every file with its size and, for each
+# PostgreSQL dump, the database's exact name (from postgresql/databases.tsv).
 
 emg_require EMG_BACKUP_ROOT EMG_BACKUP_DIR EMG_RUN_ID EMG_RELEASE EMG_NAMESPACE
 emg_uint EMG_KEEP 5
@@ -57,6 +59,37 @@ while IFS= read -r emg_f; do
   emg_bytes=$((emg_bytes + $(emg_size "$emg_f")))
 done <"$EMG_TMP/files"
 
+# The PostgreSQL step's index names the database behind each dump (a file name is only a safe
+# encoding of it). Every dump must be in it once, and everything in it must be there.
+emg_tab=$(printf '\t')
+: >"$EMG_TMP/databases"
+if [ -d postgresql ]; then
+  emg_index=postgresql/databases.tsv
+  [ -f "$emg_index" ] ||
+    emg_fail "backup $emg_stage: $emg_index is missing, so the dumps cannot be matched to their databases; the PostgreSQL step did not finish"
+  emg_bad=$(awk -F "$emg_tab" '/^#/ { next }
+    NF != 2 || $1 !~ /^[A-Za-z0-9_][A-Za-z0-9_.-]*\.dump$/ || $2 == "" { print NR; exit }' \
+    "$emg_index")
+  [ -z "$emg_bad" ] ||
+    emg_fail "backup $emg_stage: line $emg_bad of $emg_index is not <file><tab><database>"
+  grep -v '^#' "$emg_index" >"$EMG_TMP/databases"
+  cut -f1 "$EMG_TMP/databases" | sort >"$EMG_TMP/indexed"
+  emg_twice=$(uniq -d "$EMG_TMP/indexed" | head -n 1)
+  [ -z "$emg_twice" ] || emg_fail "backup $emg_stage: $emg_index lists $emg_twice twice"
+  while IFS= read -r emg_f; do
+    grep -Fxq -e "postgresql/$emg_f" "$EMG_TMP/files" ||
+      emg_fail "backup $emg_stage: $emg_index lists postgresql/$emg_f, which is not there"
+  done <"$EMG_TMP/indexed"
+  sed -n 's#^postgresql/\([^/]*\.dump\)$#\1#p' "$EMG_TMP/files" | while IFS= read -r emg_f; do
+    grep -Fxq -e "$emg_f" "$EMG_TMP/indexed" || {
+      printf '%s\n' "$emg_f"
+      break
+    }
+  done >"$EMG_TMP/unindexed"
+  [ ! -s "$EMG_TMP/unindexed" ] ||
+    emg_fail "backup $emg_stage: postgresql/$(head -n 1 "$EMG_TMP/unindexed") is not in $emg_index, so its database is unknown"
+fi
+
 emg_stamp=$(date -u +%Y%m%dT%H%M%SZ)
 emg_created=$(printf '%s\n' "$emg_stamp" |
   sed 's/^\(....\)\(..\)\(..\)T\(..\)\(..\)\(..\)Z$/\1-\2-\3T\4:\5:\6Z/')
@@ -70,6 +103,13 @@ emg_final=$emg_root/$emg_stamp-$EMG_RUN_ID
   printf 'run-id: %s\n' "$EMG_RUN_ID"
   printf 'created: %s\n' "$emg_created"
   printf 'directory: %s\n' "${emg_final##*/}"
+  if [ -d postgresql ]; then
+    printf 'databases: # dump file, then the exact database name'
+    printf ' (\\\\ is a backslash, \\t a tab, \\n a newline, \\r a carriage return)\n'
+    while IFS="$emg_tab" read -r emg_f emg_name; do
+      printf '  postgresql/%s %s\n' "$emg_f" "$emg_name"
+    done <"$EMG_TMP/databases"
+  fi
   printf 'files: # bytes path\n'
   while IFS= read -r emg_f; do
     printf '  %s %s\n' "$(emg_size "$emg_f")" "$emg_f"
