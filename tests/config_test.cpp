@@ -44,10 +44,17 @@ TEST(ConfigDefault, LoadsWithDocumentedValues) {
   const RenderConfig config = load_render_config("", "unused");
   EXPECT_EQ(config.release_name, "");
   EXPECT_EQ(config.release_namespace, "");
-  EXPECT_EQ(config.image_postgres, "docker.io/library/postgres:16.4-alpine3.20");
-  EXPECT_EQ(config.image_redis, "docker.io/library/redis:7.4.1-alpine3.20");
-  EXPECT_EQ(config.image_kubectl, "docker.io/bitnami/kubectl:1.31.2");
-  EXPECT_EQ(config.image_http, "docker.io/curlimages/curl:8.10.1");
+  // Digests from docker-library/repo-info: repos/postgres/remote/16.15-alpine3.23.md at
+  // 2e447048e0f2c284c71fa7d23f2f81a5be00599d, repos/redis/remote/7.4.11-alpine3.21.md at
+  // 1742085aa3304e996a45e00271d6b8308029b6e3 (the publisher's own record of each index digest).
+  EXPECT_EQ(config.image_postgres,
+            "docker.io/library/postgres:16.15-alpine3.23@sha256:"
+            "621a761097839bdb50207afd6b87a72f38e2d718dd46c3d744828d8917c4f1e0");
+  EXPECT_EQ(config.image_redis,
+            "docker.io/library/redis:7.4.11-alpine3.21@sha256:"
+            "ff02b58f971e7d7d156a1267e283fcbbeee91773b6aa36c49dac28ecfe28eadf");
+  EXPECT_EQ(config.image_kubectl, "docker.io/alpine/k8s:1.34.1");
+  EXPECT_EQ(config.image_http, "docker.io/curlimages/curl:8.21.0");
   EXPECT_EQ(config.credentials_mode, "chart");
   EXPECT_EQ(config.connections.secret, "em-runtime-secrets");
   EXPECT_EQ(config.connections.pg_host.value, "{release}-postgresql");

@@ -135,7 +135,10 @@ TEST(Readme, ConfigurationExampleRendersTheSampleRelease) {
   EXPECT_TRUE(contains(output, "value: \"600\"")) << "wait.timeoutSeconds";
   EXPECT_TRUE(contains(output, "storage: 50Gi")) << "backup.storage.size";
   EXPECT_TRUE(contains(output, "storageClassName: standard-rwo"));
-  EXPECT_TRUE(contains(output, "governance assets utils keycloak openfga")) << "databases";
+  EXPECT_TRUE(contains(
+      output,
+      "value: |\n                governance\n                assets\n                utils\n"))
+      << "databases, one a line";
 }
 
 TEST(Readme, ArgoCdExampleNamesThePluginAndPassesThePolicy) {

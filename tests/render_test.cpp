@@ -18,6 +18,7 @@
 #include "emguard/stream.hpp"
 #include "emguard/yaml.hpp"
 
+#include "support/corpus.hpp"
 #include "support/files.hpp"
 #include "support/text.hpp"
 
@@ -150,7 +151,9 @@ YAML::Node without_em_guard(const YAML::Node& object) {
   YAML::Node copy = YAML::Clone(object);
   YAML::Node spec = pod_spec(copy);
   for (const char* list : {"initContainers", "volumes"}) {
-    if (!spec[list] || !spec[list].IsSequence()) continue;  // `volumes:` may be null
+    // `volumes:` may be null, which means the same as absent (em-guard's list replaces it).
+    if (spec[list] && spec[list].IsNull()) spec.remove(list);
+    if (!spec[list] || !spec[list].IsSequence()) continue;
     YAML::Node kept(YAML::NodeType::Sequence);
     for (const YAML::Node& item : spec[list]) {
       if (item["name"].Scalar().rfind("em-guard-", 0) != 0) kept.push_back(item);
@@ -190,9 +193,9 @@ std::string first_difference(const nlohmann::json& a, const nlohmann::json& b,
   return "";
 }
 
+// What a container runs: lib.sh and the script, sourced from the mounted scripts ConfigMap.
 std::string script(const std::string& name) {
-  return read_file(kSource / "renderer/scripts/lib.sh") + "\n" +
-         read_file(kSource / ("renderer/scripts/" + name + ".sh"));
+  return ". /em-guard/scripts/lib.sh && . /em-guard/scripts/" + name + ".sh";
 }
 
 const std::vector<std::string> kWorkloads = {"keycloak", "em-runtime-openfga",
@@ -232,6 +235,12 @@ class RenderSample : public testing::Test {
   static const RenderResult& result() { return *result_; }
   static const std::vector<OutDoc>& out() { return *output_; }
   static const std::vector<OutDoc>& in() { return *input_; }
+  static std::string scripts_name() {
+    for (const OutDoc* document : find_kind(out(), "ConfigMap")) {
+      if (document->name.starts_with("em-runtime-em-guard-scripts-")) return document->name;
+    }
+    return "";
+  }
   static std::string job_name() {
     const auto jobs = find_kind(out(), "Job");
     return jobs.size() == 1 ? jobs[0]->name : "";
@@ -281,7 +290,9 @@ TEST_F(RenderSample, WaitContainersConnectWhereTheConfigSays) {
   const YAML::Node inits =
       pod_spec(find(out(), "Deployment", "em-runtime-assets")->node)["initContainers"];
   const YAML::Node pg = container(inits, "em-guard-wait-postgresql");
-  EXPECT_EQ(pg["image"].Scalar(), "docker.io/library/postgres:16.4-alpine3.20");
+  EXPECT_EQ(pg["image"].Scalar(),
+            "docker.io/library/postgres:16.15-alpine3.23@sha256:"
+            "621a761097839bdb50207afd6b87a72f38e2d718dd46c3d744828d8917c4f1e0");
   EXPECT_EQ(env_value(pg, "PGHOST"), "em-runtime-postgresql");
   EXPECT_EQ(env_value(pg, "PGPORT"), "5432");
   EXPECT_TRUE(is_string_scalar(env_var(pg, "PGPORT")["value"]));
@@ -306,7 +317,7 @@ TEST_F(RenderSample, WaitContainersConnectWhereTheConfigSays) {
   EXPECT_EQ(env_value(keycloak, "EMG_URL"),
             "http://keycloak:8080/keycloak/realms/master/.well-known/openid-configuration");
   EXPECT_EQ(env_value(keycloak, "EMG_WHAT"), "Keycloak");
-  EXPECT_EQ(keycloak["image"].Scalar(), "docker.io/curlimages/curl:8.10.1");
+  EXPECT_EQ(keycloak["image"].Scalar(), "docker.io/curlimages/curl:8.21.0");
   EXPECT_EQ(keycloak["command"][2].Scalar(), script("wait-http"));
 
   const YAML::Node governance = container(inits, "em-guard-wait-governance");
@@ -315,32 +326,44 @@ TEST_F(RenderSample, WaitContainersConnectWhereTheConfigSays) {
   EXPECT_EQ(env_value(governance, "EMG_WHAT"), "governance");
 
   const YAML::Node backup = container(inits, "em-guard-wait-backup");
-  EXPECT_EQ(backup["image"].Scalar(), "docker.io/bitnami/kubectl:1.31.2");
-  EXPECT_EQ(env_value(backup, "EMG_JOB_NAME"), job_name());
+  EXPECT_EQ(backup["image"].Scalar(), "docker.io/alpine/k8s:1.34.1");
+  // The pod template names only its own version, never the Job (whose name changes whenever any
+  // migrating service does).
+  EXPECT_EQ(env_value(backup, "EMG_SERVICE"), "assets");
+  EXPECT_TRUE(std::regex_match(env_value(backup, "EMG_BACKUP_KEY"), std::regex("[0-9a-f]{16}")));
+  EXPECT_EQ(env_value(backup, "EMG_RECORD"), "em-runtime-em-guard-backup-record");
+  EXPECT_EQ(env_value(backup, "EMG_PLAN"), "em-runtime-em-guard-backup-plan");
+  for (const YAML::Node& variable : backup["env"]) {
+    EXPECT_NE(variable["name"].Scalar(), "EMG_JOB_NAME");
+  }
   EXPECT_EQ(env_var(backup, "EMG_NAMESPACE")["valueFrom"]["fieldRef"]["fieldPath"].Scalar(),
             "metadata.namespace");
   EXPECT_EQ(env_value(backup, "EMG_TOKEN_DIR"), "/var/run/secrets/em-guard");
   EXPECT_EQ(env_value(backup, "EMG_TIMEOUT"), "3900");  // the Job's deadline + 300
-  EXPECT_EQ(backup["command"][2].Scalar(), script("wait-job"));
+  EXPECT_EQ(backup["command"][2].Scalar(), script("wait-backup"));
   EXPECT_EQ(names_of(backup["volumeMounts"]),
-            (std::vector<std::string>{"em-guard-api-token", "em-guard-tmp"}));
-  EXPECT_EQ(backup["volumeMounts"][0]["mountPath"].Scalar(), "/var/run/secrets/em-guard");
-  EXPECT_EQ(backup["volumeMounts"][0]["readOnly"].Scalar(), "true");
+            (std::vector<std::string>{"em-guard-scripts", "em-guard-api-token", "em-guard-tmp"}));
+  EXPECT_EQ(backup["volumeMounts"][1]["mountPath"].Scalar(), "/var/run/secrets/em-guard");
+  EXPECT_EQ(backup["volumeMounts"][1]["readOnly"].Scalar(), "true");
+  EXPECT_EQ(names_of(pg["volumeMounts"]), (std::vector<std::string>{"em-guard-scripts"}));
+  EXPECT_EQ(pg["volumeMounts"][0]["mountPath"].Scalar(), "/em-guard/scripts");
 }
 
 TEST_F(RenderSample, GatedWorkloadsGetTokenVolumesAfterTheirOwn) {
   const YAML::Node assets = pod_spec(find(out(), "Deployment", "em-runtime-assets")->node);
-  EXPECT_EQ(names_of(assets["volumes"]),
-            (std::vector<std::string>{"data", "em-guard-api-token", "em-guard-tmp"}));
-  const YAML::Node token = assets["volumes"][1]["projected"]["sources"];
+  EXPECT_EQ(
+      names_of(assets["volumes"]),
+      (std::vector<std::string>{"data", "em-guard-scripts", "em-guard-api-token", "em-guard-tmp"}));
+  EXPECT_EQ(assets["volumes"][1]["configMap"]["name"].Scalar(), scripts_name());
+  const YAML::Node token = assets["volumes"][2]["projected"]["sources"];
   ASSERT_EQ(token.size(), 2u);
   EXPECT_EQ(token[0]["serviceAccountToken"]["path"].Scalar(), "token");
   EXPECT_EQ(to_json(token[0]["serviceAccountToken"]["expirationSeconds"]), 3600);
   EXPECT_EQ(token[1]["configMap"]["name"].Scalar(), "kube-root-ca.crt");
-  EXPECT_EQ(assets["volumes"][2]["emptyDir"]["sizeLimit"].Scalar(), "16Mi");
+  EXPECT_EQ(assets["volumes"][3]["emptyDir"]["sizeLimit"].Scalar(), "16Mi");
   const YAML::Node governance = pod_spec(find(out(), "Deployment", "em-runtime-governance")->node);
   EXPECT_EQ(names_of(governance["volumes"]),
-            (std::vector<std::string>{"em-guard-api-token", "em-guard-tmp"}));
+            (std::vector<std::string>{"em-guard-scripts", "em-guard-api-token", "em-guard-tmp"}));
 }
 
 // Calls visit(document, container, generated) for every container em-guard put in the output:
@@ -383,9 +406,9 @@ TEST_F(RenderSample, InjectedContainersAreRestrictedWithResources) {
         }
         EXPECT_EQ(item["imagePullPolicy"].Scalar(), "IfNotPresent");
       });
-  // 4 + 5 + 5 + 2 + 2 wait containers (governance, assets, utils, keycloak, openfga), 5 + 1 in
+  // 4 + 5 + 5 + 2 + 2 wait containers (governance, assets, utils, keycloak, openfga), 7 + 1 in
   // the Job.
-  EXPECT_EQ(checked, 24);
+  EXPECT_EQ(checked, 26);
 }
 
 TEST_F(RenderSample, EveryInjectedImageIsPinned) {
@@ -399,11 +422,11 @@ TEST_F(RenderSample, EveryInjectedImageIsPinned) {
         << image;
     ++images;
   });
-  EXPECT_EQ(images, 24);
+  EXPECT_EQ(images, 26);
 }
 
 TEST_F(RenderSample, GeneratedObjectsInOrderWithSourceComments) {
-  ASSERT_EQ(out().size(), in().size() + 7);
+  ASSERT_EQ(out().size(), in().size() + 9);
   std::vector<std::string> added;
   for (std::size_t i = in().size(); i < out().size(); ++i) {
     const OutDoc& document = out()[i];
@@ -419,9 +442,11 @@ TEST_F(RenderSample, GeneratedObjectsInOrderWithSourceComments) {
   }
   const std::string job = job_name();
   EXPECT_EQ(added, (std::vector<std::string>{
+                       "ConfigMap " + scripts_name() + " @ em-guard/scripts.yaml",
                        "ServiceAccount em-runtime-em-guard-backup @ em-guard/backup-rbac.yaml",
                        "Role em-runtime-em-guard-backup @ em-guard/backup-rbac.yaml",
                        "RoleBinding em-runtime-em-guard-backup @ em-guard/backup-rbac.yaml",
+                       "ConfigMap em-runtime-em-guard-backup-plan @ em-guard/backup-plan.yaml",
                        "Role em-runtime-em-guard-backup-gate @ em-guard/backup-gate.yaml",
                        "RoleBinding em-runtime-em-guard-backup-gate @ em-guard/backup-gate.yaml",
                        "PersistentVolumeClaim em-runtime-em-guard-backups @ "
@@ -434,74 +459,165 @@ TEST_F(RenderSample, BackupJobIsNamedByContentHashAndDumpsEverything) {
   ASSERT_TRUE(std::regex_match(name, std::regex("em-runtime-em-guard-backup-[0-9a-f]{10}")))
       << name;
   const YAML::Node job = find(out(), "Job", name)->node;
-  const std::string hash = annotation(job, "em-guard.io/content-hash");
-  ASSERT_TRUE(std::regex_match(hash, std::regex("[0-9a-f]{64}"))) << hash;
-  // The name covers the Job's own spec as well, so it is not the workloads' hash itself.
-  EXPECT_NE(name.substr(name.size() - 10), hash.substr(0, 10));
   EXPECT_EQ(job["apiVersion"].Scalar(), "batch/v1");
   EXPECT_EQ(to_json(job["spec"]["backoffLimit"]), 1);
   EXPECT_EQ(to_json(job["spec"]["activeDeadlineSeconds"]), 3600);
   const YAML::Node spec = job["spec"]["template"]["spec"];
   EXPECT_EQ(spec["serviceAccountName"].Scalar(), "em-runtime-em-guard-backup");
-  EXPECT_EQ(to_json(spec["automountServiceAccountToken"]), true);
+  // No token for the pod: only backup-secrets and record, which call the API, mount one.
+  EXPECT_EQ(to_json(spec["automountServiceAccountToken"]), false);
   EXPECT_EQ(spec["restartPolicy"].Scalar(), "Never");
   EXPECT_EQ(to_json(spec["securityContext"]),
             nlohmann::json::parse(R"({"runAsNonRoot": true, "runAsUser": 70, "runAsGroup": 70,
                 "fsGroup": 70, "seccompProfile": {"type": "RuntimeDefault"}})"));
-  EXPECT_EQ(names_of(spec["initContainers"]),
-            (std::vector<std::string>{"wait-postgresql", "wait-redis", "backup-postgresql",
-                                      "backup-redis", "backup-secrets"}));
-  EXPECT_EQ(names_of(spec["containers"]), (std::vector<std::string>{"verify"}));
-  EXPECT_EQ(to_json(spec["volumes"]),
-            nlohmann::json::parse(R"([{"name": "backups", "persistentVolumeClaim":
-                {"claimName": "em-runtime-em-guard-backups"}},
-                {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}])"));
+  EXPECT_EQ(
+      names_of(spec["initContainers"]),
+      (std::vector<std::string>{"prepare", "wait-postgresql", "wait-redis", "backup-postgresql",
+                                "backup-redis", "backup-secrets", "verify"}));
+  EXPECT_EQ(names_of(spec["containers"]), (std::vector<std::string>{"record"}));
+  EXPECT_EQ(to_json(spec["volumes"][0]), nlohmann::json::parse(R"({"name": "backups",
+      "persistentVolumeClaim": {"claimName": "em-runtime-em-guard-backups"}})"));
+  EXPECT_EQ(names_of(spec["volumes"]),
+            (std::vector<std::string>{"backups", "tmp", "api-token", "em-guard-scripts"}));
+  EXPECT_EQ(spec["volumes"][3]["configMap"]["name"].Scalar(), scripts_name());
+  for (const char* list : {"initContainers", "containers"}) {
+    for (const YAML::Node& step : spec[list]) {
+      const std::string step_name = step["name"].Scalar();
+      const bool calls_api = step_name == "backup-secrets" || step_name == "record";
+      const std::vector<std::string> mounts = names_of(step["volumeMounts"]);
+      EXPECT_EQ(std::count(mounts.begin(), mounts.end(), "api-token"), calls_api ? 1 : 0)
+          << step_name;
+    }
+  }
 
   const YAML::Node dump = container(spec["initContainers"], "backup-postgresql");
   EXPECT_EQ(dump["command"][2].Scalar(), script("backup-postgres"));
-  EXPECT_EQ(env_value(dump, "EMG_DATABASES"), "*");
+  EXPECT_EQ(env_value(dump, "EMG_DATABASES"), "*\n");  // one name a line
   EXPECT_EQ(env_value(dump, "EMG_PG_GLOBALS"), "full");
   EXPECT_EQ(env_value(dump, "EMG_PG_MISSING"), "skip");
-  EXPECT_EQ(env_value(dump, "EMG_BACKUP_DIR"), "/backups/.partial-" + hash.substr(0, 12));
+  const std::string run_id =
+      env_value(dump, "EMG_BACKUP_DIR").substr(std::string("/backups/.partial-").size());
+  EXPECT_TRUE(std::regex_match(run_id, std::regex("[0-9a-f]{12}"))) << run_id;
   const YAML::Node password = env_var(dump, "PGPASSWORD")["valueFrom"]["secretKeyRef"];
   EXPECT_EQ(password["name"].Scalar(), "em-runtime-secrets");
   EXPECT_EQ(password["key"].Scalar(), "postgres-password");
-  EXPECT_EQ(names_of(dump["volumeMounts"]), (std::vector<std::string>{"backups", "tmp"}));
+  EXPECT_EQ(names_of(dump["volumeMounts"]),
+            (std::vector<std::string>{"em-guard-scripts", "backups", "tmp"}));
 
   const YAML::Node secrets = container(spec["initContainers"], "backup-secrets");
   EXPECT_EQ(env_value(secrets, "EMG_SECRETS"), "em-runtime-secrets infisical-bootstrap-secret");
   EXPECT_EQ(env_value(secrets, "EMG_OPTIONAL_SECRETS"), "infisical-bootstrap-secret");
-  const YAML::Node verify = container(spec["containers"], "verify");
+  const YAML::Node verify = container(spec["initContainers"], "verify");
   EXPECT_EQ(env_value(verify, "EMG_KEEP"), "5");
   EXPECT_EQ(env_value(verify, "EMG_RELEASE"), "em-runtime");
-  EXPECT_EQ(env_value(verify, "EMG_RUN_ID"), hash.substr(0, 12));
+  EXPECT_EQ(env_value(verify, "EMG_RUN_ID"), run_id);
   EXPECT_EQ(verify["command"][2].Scalar(), script("backup-finalize"));
+
+  // The record lists each migrating workload's version key: those the gates carry.
+  const YAML::Node record = container(spec["containers"], "record");
+  EXPECT_EQ(record["command"][2].Scalar(), script("backup-record"));
+  EXPECT_EQ(env_value(record, "EMG_RECORD"), "em-runtime-em-guard-backup-record");
+  EXPECT_EQ(env_value(record, "EMG_JOB_NAME"), name);
+  std::string covers;
+  for (const char* service : {"assets", "governance", "keycloak", "openfga", "utils"}) {
+    const std::string workload = std::string(service) == "keycloak" ? "keycloak"
+                                 : std::string(service) == "openfga"
+                                     ? "em-runtime-openfga"
+                                     : "em-runtime-" + std::string(service);
+    const YAML::Node gate =
+        container(pod_spec(find(out(), "Deployment", workload)->node)["initContainers"],
+                  "em-guard-wait-backup");
+    covers += env_value(gate, "EMG_BACKUP_KEY") + " " + service + "\n";
+  }
+  EXPECT_EQ(env_value(record, "EMG_COVERS"), covers);
+
+  // The plan says which Job backs up which versions, for the gates to read.
+  const YAML::Node plan = find(out(), "ConfigMap", "em-runtime-em-guard-backup-plan")->node;
+  EXPECT_EQ(plan["data"]["job"].Scalar(), name);
+  EXPECT_EQ(plan["data"]["record"].Scalar(), "em-runtime-em-guard-backup-record");
+  EXPECT_EQ(plan["data"].size(), 7u);
 }
 
-TEST_F(RenderSample, RbacGrantsOnlyTheNamedSecretsAndTheJob) {
+TEST_F(RenderSample, ScriptsShipOnceInAConfigMapNamedByTheirContent) {
+  const YAML::Node scripts = find(out(), "ConfigMap", scripts_name())->node;
+  EXPECT_TRUE(
+      std::regex_match(scripts_name(), std::regex("em-runtime-em-guard-scripts-[0-9a-f]{10}")));
+  // Kept when a newer em-guard replaces it: pods of older ReplicaSets still mount it.
+  EXPECT_EQ(annotation(scripts, "helm.sh/resource-policy"), "keep");
+  std::vector<std::string> keys;
+  for (const auto& entry : scripts["data"]) {
+    const std::string key = entry.first.Scalar();
+    keys.push_back(key);
+    EXPECT_EQ(entry.second.Scalar(), read_file(kSource / "renderer/scripts" / key)) << key;
+  }
+  std::vector<std::string> files;
+  for (const auto& file : std::filesystem::directory_iterator(kSource / "renderer/scripts")) {
+    files.push_back(file.path().filename().string());
+  }
+  std::sort(keys.begin(), keys.end());
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(keys, files);
+}
+
+// Issue: bumping one image restarted all five migrating services, since the backup Job's name
+// was in every migrating pod template. Only the workload whose own spec changed, and em-guard's
+// own objects, may differ.
+TEST_F(RenderSample, AnImageBumpChangesOnlyThatWorkloadAndEmGuardsObjects) {
+  const std::string bumped = replace_all(sample(), "em-governance:1.8.2", "em-governance:1.8.3");
+  const std::vector<OutDoc> after = parse_output(run(bumped).output);
+  ASSERT_EQ(after.size(), out().size());
+  std::vector<std::string> changed;
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    if (after[i].raw != out()[i].raw) changed.push_back(after[i].kind + " " + after[i].name);
+  }
+  const std::string job = find_kind(after, "Job")[0]->name;
+  EXPECT_NE(job, job_name());
+  EXPECT_EQ(changed,
+            (std::vector<std::string>{"Deployment em-runtime-governance",
+                                      "ConfigMap em-runtime-em-guard-backup-plan",
+                                      "Role em-runtime-em-guard-backup-gate", "Job " + job}));
+}
+
+TEST_F(RenderSample, InjectedContainersAreSmallAndTheOutputCompact) {
+  std::size_t largest = 0;
+  for_each_injected_container(out(), [&](const OutDoc&, const YAML::Node& item, bool) {
+    largest = std::max(largest, emit_yaml(item).size());
+  });
+  EXPECT_LT(largest, 4096u);
+  EXPECT_LT(result().output.size(), 8 * sample().size());
+}
+
+TEST_F(RenderSample, RbacGrantsOnlyTheNamedSecretsConfigMapsAndTheJob) {
   const YAML::Node account = find(out(), "ServiceAccount", "em-runtime-em-guard-backup")->node;
   EXPECT_EQ(to_json(account["automountServiceAccountToken"]), false);
 
+  // RBAC cannot limit `create` by name; everything else names its objects.
   const YAML::Node role = find(out(), "Role", "em-runtime-em-guard-backup")->node;
-  EXPECT_EQ(to_json(role["rules"]), nlohmann::json::parse(R"([{"apiGroups": [""],
-      "resources": ["secrets"], "resourceNames": ["em-runtime-secrets",
-      "infisical-bootstrap-secret"], "verbs": ["get"]}])"));
+  EXPECT_EQ(to_json(role["rules"]), nlohmann::json::parse(R"([
+      {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["em-runtime-secrets",
+       "infisical-bootstrap-secret"], "verbs": ["get"]},
+      {"apiGroups": [""], "resources": ["configmaps"], "resourceNames":
+       ["em-runtime-em-guard-backup-record"], "verbs": ["get", "update"]},
+      {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]}])"));
   const YAML::Node binding = find(out(), "RoleBinding", "em-runtime-em-guard-backup")->node;
   EXPECT_EQ(to_json(binding["roleRef"]), nlohmann::json::parse(R"({"apiGroup":
       "rbac.authorization.k8s.io", "kind": "Role", "name": "em-runtime-em-guard-backup"})"));
+  // No namespace: a RoleBinding's ServiceAccount subject defaults to the binding's namespace.
   EXPECT_EQ(to_json(binding["subjects"]), nlohmann::json::parse(R"([{"kind": "ServiceAccount",
-      "name": "em-runtime-em-guard-backup", "namespace": "em-runtime"}])"));
+      "name": "em-runtime-em-guard-backup"}])"));
 
   const YAML::Node gate = find(out(), "Role", "em-runtime-em-guard-backup-gate")->node;
   EXPECT_EQ(to_json(gate["rules"]),
-            nlohmann::json::parse(R"([{"apiGroups": ["batch"], "resources": ["jobs"],
-                "resourceNames": [")" +
+            nlohmann::json::parse(R"([
+      {"apiGroups": [""], "resources": ["configmaps"], "resourceNames":
+       ["em-runtime-em-guard-backup-record", "em-runtime-em-guard-backup-plan"], "verbs": ["get"]},
+      {"apiGroups": ["batch"], "resources": ["jobs"], "resourceNames": [")" +
                                   job_name() + R"("], "verbs": ["get"]}])"));
   const YAML::Node gate_binding =
       find(out(), "RoleBinding", "em-runtime-em-guard-backup-gate")->node;
   // The migrating workloads all run as em-runtime: one subject.
   EXPECT_EQ(to_json(gate_binding["subjects"]), nlohmann::json::parse(R"([{"kind":
-      "ServiceAccount", "name": "em-runtime", "namespace": "em-runtime"}])"));
+      "ServiceAccount", "name": "em-runtime"}])"));
   EXPECT_EQ(gate_binding["roleRef"]["name"].Scalar(), "em-runtime-em-guard-backup-gate");
 }
 
@@ -567,7 +683,7 @@ TEST_F(RenderSample, ModifiedDocumentsKeepSourceCommentAndEverythingElse) {
 
 TEST_F(RenderSample, ExplanationListsEveryChange) {
   const std::string text = joined(result().explanation);
-  EXPECT_EQ(result().explanation.size(), 12u) << text;
+  EXPECT_EQ(result().explanation.size(), 14u) << text;
   EXPECT_TRUE(contains(text,
                        "document 13 (# Source: em-runtime/templates/assets/deployment.yaml, line "
                        "372): Deployment em-runtime-assets (service assets): init containers "
@@ -577,7 +693,8 @@ TEST_F(RenderSample, ExplanationListsEveryChange) {
       << text;
   EXPECT_TRUE(contains(text,
                        "added Role em-runtime-em-guard-backup: get only Secrets "
-                       "em-runtime-secrets, infisical-bootstrap-secret"))
+                       "em-runtime-secrets, infisical-bootstrap-secret; get, update ConfigMap "
+                       "em-runtime-em-guard-backup-record"))
       << text;
   EXPECT_TRUE(
       contains(text, "added Job " + job_name() + " (gated: migrating services wait for it)"))
@@ -635,8 +752,11 @@ void expect_hook_mode(const RenderResult& result, const std::string& reason) {
     EXPECT_EQ(std::count(names.begin(), names.end(), "em-guard-wait-backup"), 0) << document.name;
     EXPECT_EQ(names_of(pod_spec(document.node)["volumes"]).size(),
               names_of(pod_spec(document.node)["volumes"]).size());
+    // Only the scripts every added container runs; no token, no gate.
     for (const std::string& volume : names_of(pod_spec(document.node)["volumes"])) {
-      EXPECT_NE(volume.rfind("em-guard-", 0), 0u) << document.name;
+      if (volume.rfind("em-guard-", 0) == 0) {
+        EXPECT_EQ(volume, "em-guard-scripts") << document.name;
+      }
     }
   }
 }
@@ -657,11 +777,9 @@ TEST(RenderModes, Helm4AnnotationsMeanHook) {
   EXPECT_EQ(annotation(find(out, "Deployment", "em-runtime-assets")->node,
                        "postrenderer.helm.sh/postrender-filename"),
             "em-runtime/templates/assets/deployment.yaml");
-  // The RoleBinding names the namespace the manifests carry.
-  EXPECT_EQ(find(out, "RoleBinding", "em-runtime-em-guard-backup")
-                ->node["subjects"][0]["namespace"]
-                .Scalar(),
-            "em-runtime");
+  // No namespace in the subject: it is the RoleBinding's own.
+  EXPECT_FALSE(
+      find(out, "RoleBinding", "em-runtime-em-guard-backup")->node["subjects"][0]["namespace"]);
 }
 
 TEST(RenderModes, ArgoCdMeansGated) {
@@ -746,12 +864,16 @@ TEST(RenderModes, BackupsOff) {
   EXPECT_TRUE(
       contains(joined(result.notices), "em-guard: backups are off (backup.enabled: false)"));
   const std::vector<OutDoc> out = parse_output(result.output);
-  EXPECT_EQ(out.size(), parse_output(sample()).size());
+  // Only the scripts ConfigMap is added.
+  EXPECT_EQ(out.size(), parse_output(sample()).size() + 1);
+  EXPECT_EQ(find_kind(out, "ConfigMap").size(),
+            find_kind(parse_output(sample()), "ConfigMap").size() + 1);
   EXPECT_TRUE(find_kind(out, "Job").empty());
   EXPECT_EQ(init_names(find(out, "Deployment", "em-runtime-utils")->node),
             (std::vector<std::string>{"em-guard-wait-postgresql", "em-guard-wait-redis",
                                       "em-guard-wait-keycloak", "em-guard-wait-assets"}));
-  EXPECT_FALSE(pod_spec(find(out, "Deployment", "em-runtime-utils")->node)["volumes"]);
+  EXPECT_EQ(names_of(pod_spec(find(out, "Deployment", "em-runtime-utils")->node)["volumes"]),
+            (std::vector<std::string>{"em-guard-scripts"}));
 }
 
 TEST(RenderModes, GatedWithoutMigratingServiceHasNoBackup) {
@@ -799,26 +921,33 @@ TEST(RenderModes, ExternalCredentialsAndExistingClaim) {
 
 // --- Release name and namespace --------------------------------------------------------------
 
+// The namespace is needed only where a configuration string says `{namespace}`.
 TEST(RenderRelease, NamespacePrecedence) {
-  auto binding_namespace = [](const RenderResult& result) {
+  const std::string by_namespace =
+      "credentials: {chart: {postgresql: {host: {value: "
+      "'{release}-postgresql.{namespace}.svc'}}}}\n";
+  auto pg_host = [](const RenderResult& result) {
     const std::vector<OutDoc> out = parse_output(result.output);
-    const OutDoc* binding = find(out, "RoleBinding", "em-runtime-em-guard-backup");
-    return binding ? binding->node["subjects"][0]["namespace"].Scalar() : "<none>";
+    const YAML::Node inits =
+        pod_spec(find(out, "Deployment", "em-runtime-governance")->node)["initContainers"];
+    return env_value(container(inits, "em-guard-wait-postgresql"), "PGHOST");
   };
+  const RenderConfig config = load_render_config(by_namespace, "c");
   RenderOptions helm;
   helm.helm_namespace = "from-helm";
-  EXPECT_EQ(binding_namespace(run(sample(), helm)), "from-helm");
+  EXPECT_EQ(pg_host(run(sample(), helm, config)), "em-runtime-postgresql.from-helm.svc");
   // metadata.namespace in the manifests beats $HELM_NAMESPACE.
   const std::string namespaced =
       replace_all(sample(), "\n  name: em-runtime-governance\n",
                   "\n  name: em-runtime-governance\n  namespace: from-manifest\n");
-  EXPECT_EQ(binding_namespace(run(namespaced, helm)), "from-manifest");
+  EXPECT_EQ(pg_host(run(namespaced, helm, config)), "em-runtime-postgresql.from-manifest.svc");
   // The config beats the manifests, and --namespace beats everything.
-  const RenderConfig config = load_render_config("release: {namespace: from-config}\n", "c");
-  EXPECT_EQ(binding_namespace(run(namespaced, helm, config)), "from-config");
+  const RenderConfig both =
+      load_render_config(by_namespace + "release: {namespace: from-config}\n", "c");
+  EXPECT_EQ(pg_host(run(namespaced, helm, both)), "em-runtime-postgresql.from-config.svc");
   RenderOptions flag = helm;
   flag.release_namespace = "from-flag";
-  EXPECT_EQ(binding_namespace(run(namespaced, flag, config)), "from-flag");
+  EXPECT_EQ(pg_host(run(namespaced, flag, both)), "em-runtime-postgresql.from-flag.svc");
 }
 
 TEST(RenderRelease, ReleaseNameFromFlagRenamesEverything) {
@@ -1022,6 +1151,12 @@ TEST(RenderDeterminism, RerenderWithOtherSettingsEqualsFreshRender) {
 // --- Stream shapes through the renderer
 // ------------------------------------------------------------
 
+// The output up to em-guard's own objects, which follow the input's documents.
+std::string input_part(const std::string& output) {
+  const std::size_t generated = output.find("---\n# Source: em-guard/");
+  return generated == std::string::npos ? output : output.substr(0, generated);
+}
+
 RenderResult run_no_backup(const std::string& input) {
   static const RenderConfig config = load_render_config("backup: {enabled: false}\n", "x");
   return run(input, RenderOptions{}, config);
@@ -1031,7 +1166,8 @@ void expect_keycloak_injected(const std::string& output, std::size_t documents) 
   const std::vector<OutDoc> out = parse_output(output);
   std::size_t with_content = 0;
   for (const OutDoc& document : out) with_content += document.has_content ? 1 : 0;
-  EXPECT_EQ(with_content, documents) << output.substr(0, 400);
+  // The input's documents and the scripts ConfigMap the wait container mounts.
+  EXPECT_EQ(with_content, documents + 1) << output.substr(0, 400);
   const OutDoc* keycloak = find(out, "Deployment", "keycloak");
   ASSERT_NE(keycloak, nullptr);
   EXPECT_EQ(init_names(keycloak->node), (std::vector<std::string>{"em-guard-wait-postgresql"}));
@@ -1066,7 +1202,7 @@ TEST(RenderStream, FirstDocumentWithoutSeparatorAndCommentsAbove) {
   const RenderResult result = run_no_backup(input);
   EXPECT_EQ(
       result.output.rfind("# Source: chart/templates/keycloak.yaml\napiVersion: apps/v1\n", 0), 0u);
-  EXPECT_TRUE(result.output.ends_with(std::string("---\n") + kConfigMap));
+  EXPECT_TRUE(input_part(result.output).ends_with(std::string("---\n") + kConfigMap));
   expect_keycloak_injected(result.output, 2);
   EXPECT_EQ(run_no_backup(result.output).output, result.output);
 }
@@ -1075,7 +1211,7 @@ TEST(RenderStream, CrlfInputKeepsUntouchedBytes) {
   const std::string crlf_map = replace_all(kConfigMap, "\n", "\r\n");
   const std::string input = "---\r\n" + replace_all(kKeycloak, "\n", "\r\n") + "---\r\n" + crlf_map;
   const RenderResult result = run_no_backup(input);
-  EXPECT_TRUE(result.output.ends_with("---\r\n" + crlf_map));
+  EXPECT_TRUE(input_part(result.output).ends_with("---\r\n" + crlf_map));
   EXPECT_EQ(result.output.rfind("---\r\n", 0), 0u);
   expect_keycloak_injected(result.output, 2);
   EXPECT_EQ(run_no_backup(result.output).output, result.output);
@@ -1093,7 +1229,7 @@ TEST(RenderStream, CommentOnlyAndEmptyDocumentsPassThrough) {
                             std::string(kKeycloak) + "---\n# Source: chart/templates/off.yaml\n";
   const RenderResult result = run_no_backup(input);
   EXPECT_EQ(result.output.rfind("---\n# Source: chart/templates/empty.yaml\n---\n---\n", 0), 0u);
-  EXPECT_TRUE(result.output.ends_with("---\n# Source: chart/templates/off.yaml\n"));
+  EXPECT_TRUE(input_part(result.output).ends_with("---\n# Source: chart/templates/off.yaml\n"));
   expect_keycloak_injected(result.output + std::string("---\n") + kConfigMap, 2);
 }
 
@@ -1175,16 +1311,20 @@ TEST(RenderErrors, MalformedHeaderOfAnyDocument) {
       << error;
 }
 
-TEST(RenderErrors, MissingNamespaceWhenBackupsAreOn) {
-  const std::string error = render_error(sample(), RenderOptions{});
-  EXPECT_EQ(error,
-            "cannot tell the release namespace, which the backup's RoleBindings must name: the "
-            "manifests carry no metadata.namespace; pass --namespace NS (Helm 3: "
-            "--post-renderer-args --namespace=NS)");
-  // Without backups nothing needs the namespace.
-  EXPECT_EQ(render_error(sample(), RenderOptions{},
-                         load_render_config("backup: {enabled: false}\n", "x")),
-            "");
+// Neither Helm passes the namespace to a post-renderer, and nothing em-guard renders needs it.
+TEST(RenderErrors, NoNamespaceNeededInEitherMode) {
+  for (const BackupMode mode : {BackupMode::Gated, BackupMode::Hook}) {
+    RenderOptions options;
+    options.backup_mode = mode;
+    const RenderResult result = run(sample(), options);
+    for (const OutDoc& document : parse_output(result.output)) {
+      if (document.kind != "RoleBinding") continue;
+      for (const YAML::Node& subject : document.node["subjects"]) {
+        EXPECT_FALSE(subject["namespace"]) << document.name;
+      }
+    }
+    EXPECT_FALSE(contains(result.output, "namespace: em-runtime"));
+  }
 }
 
 TEST(RenderErrors, NoReleaseLabelAndAMatchingWorkload) {
@@ -1244,64 +1384,88 @@ TEST(RenderErrors, SecretValuesNeverInErrors) {
 
 // --- The corpus ----------------------------------------------------------------------------------
 
-std::vector<std::filesystem::path> corpus_files() {
-  std::vector<std::filesystem::path> files;
-  const std::filesystem::path dir = std::filesystem::path(EMGUARD_CORPUS_DIR) / "rendered";
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.path().extension() == ".yaml") files.push_back(entry.path());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
+// With the default configuration nothing in another project's release matches: the output is the
+// input, byte for byte.
+void expect_passes_through(const std::string& input, const std::string& what) {
+  const RenderResult result = run(input, RenderOptions{});
+  EXPECT_TRUE(result.output == input) << what << ": output differs from input";
 }
 
-TEST(RenderCorpus, DefaultConfigPassesEveryFileThroughByteIdentical) {
-  const std::vector<std::filesystem::path> files = corpus_files();
-  ASSERT_GE(files.size(), 7u);
-  for (const auto& path : files) {
-    const std::string input = read_file(path);
-    const RenderResult result = run(input, RenderOptions{});
-    EXPECT_TRUE(result.output == input) << path << ": output differs from input";
-  }
-}
-
-TEST(RenderCorpus, InjectingIntoEveryDeploymentChangesOnlyThose) {
-  // A config that matches every Deployment of any chart: the emitter meets real-world
-  // workloads, and everything else must stay byte for byte.
-  const RenderConfig config = load_render_config(
+// A config that matches every Deployment of any chart: the emitter meets real-world workloads,
+// and everything else must stay byte for byte. Returns how many Deployments were rewritten.
+int expect_only_deployments_change(const std::string& input, const std::string& what) {
+  SCOPED_TRACE(what);
+  static const RenderConfig config = load_render_config(
       "backup: {enabled: false}\n"
       "services:\n"
       "  - {name: all, match: {kinds: [Deployment], names: ['*']}, waitFor: [redis]}\n",
       "x");
   RenderOptions options;
   options.release_name = "corpus";
+  const RenderResult result = run(input, options, config);
+  std::vector<Document> before = split_documents(input);
+  std::vector<Document> after = split_documents(result.output);
+  read_headers(before);
+  read_headers(after);
+  // Where a Deployment got a container, one document more: the ConfigMap with the scripts.
+  const bool any_deployment = std::any_of(before.begin(), before.end(), [](const Document& d) {
+    return d.header.kind == "Deployment";
+  });
+  EXPECT_EQ(after.size(), before.size() + (any_deployment ? 1 : 0));
+  if (after.size() != before.size() + (any_deployment ? 1 : 0)) return 0;
+  if (any_deployment) {
+    EXPECT_EQ(after.back().header.kind, "ConfigMap");
+    EXPECT_TRUE(after.back().header.name.starts_with("corpus-em-guard-scripts-"))
+        << after.back().header.name;
+  }
   int rewritten = 0;
-  for (const auto& path : corpus_files()) {
-    SCOPED_TRACE(path.filename().string());
-    const std::string input = read_file(path);
-    const RenderResult result = run(input, options, config);
-    std::vector<Document> before = split_documents(input);
-    std::vector<Document> after = split_documents(result.output);
-    read_headers(before);
-    read_headers(after);
-    ASSERT_EQ(after.size(), before.size());
-    for (std::size_t i = 0; i < before.size(); ++i) {
-      if (before[i].header.kind != "Deployment") {
-        EXPECT_EQ(after[i].raw, before[i].raw) << before[i].location();
-        continue;
-      }
-      ++rewritten;
-      EXPECT_EQ(after[i].header.name, before[i].header.name);
-      EXPECT_EQ(after[i].source, before[i].source);
-      const YAML::Node object = parse_document(after[i]);
-      EXPECT_EQ(init_names(object).front(), "em-guard-wait-redis") << before[i].location();
-      EXPECT_EQ(
-          first_difference(to_json(without_em_guard(object)), to_json(parse_document(before[i]))),
-          "")
-          << before[i].location();
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    if (before[i].header.kind != "Deployment") {
+      EXPECT_EQ(after[i].raw, before[i].raw) << before[i].location();
+      continue;
     }
-    EXPECT_EQ(run(result.output, options, config).output, result.output);
+    ++rewritten;
+    EXPECT_EQ(after[i].header.name, before[i].header.name);
+    EXPECT_EQ(after[i].source, before[i].source);
+    const YAML::Node object = parse_document(after[i]);
+    EXPECT_EQ(init_names(object).front(), "em-guard-wait-redis") << before[i].location();
+    EXPECT_EQ(
+        // An empty `volumes: []` the chart wrote and an absent one mean the same.
+        first_difference(to_json(without_em_guard(object)),
+                         to_json(without_em_guard(parse_document(before[i])))),
+        "")
+        << before[i].location();
+  }
+  EXPECT_EQ(run(result.output, options, config).output, result.output);
+  return rewritten;
+}
+
+TEST(RenderCorpus, DefaultConfigPassesEveryFileThroughByteIdentical) {
+  EMGUARD_CORPUS_OR_SKIP(corpus);
+  const std::vector<std::filesystem::path> files = test::corpus_files(corpus);
+  ASSERT_GE(files.size(), 7u);
+  for (const auto& path : files) expect_passes_through(read_file(path), path.string());
+}
+
+TEST(RenderCorpus, InjectingIntoEveryDeploymentChangesOnlyThose) {
+  EMGUARD_CORPUS_OR_SKIP(corpus);
+  int rewritten = 0;
+  for (const auto& path : test::corpus_files(corpus)) {
+    rewritten += expect_only_deployments_change(read_file(path), path.filename().string());
   }
   EXPECT_EQ(rewritten, 45);  // every `kind: Deployment` of the corpus
+}
+
+// The same on the repository's stand-in for the corpus (tests/support/corpus.hpp): `# Source:`
+// comments, comment-only and empty documents, List kinds, document-end markers, a 3 MB CRD.
+TEST(RenderTraits, DefaultConfigPassesTheOwnFixtureThroughByteIdentical) {
+  expect_passes_through(test::traits_stream(), "corpus-traits.yaml + large CRD");
+  expect_passes_through(read_file(kFixtures / "corpus-traits.yaml"), "corpus-traits.yaml");
+}
+
+TEST(RenderTraits, InjectingIntoTheOwnFixtureChangesOnlyItsDeployment) {
+  EXPECT_EQ(expect_only_deployments_change(test::traits_stream(), "corpus-traits.yaml + large CRD"),
+            1);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "emguard/digest.hpp"
 #include "emguard/embedded_render.hpp"
 #include "emguard/yaml.hpp"
 #include "inject.hpp"
@@ -31,22 +32,92 @@ std::string expand(std::string_view text, const Release& release) {
   return result;
 }
 
-std::string script_text(std::string_view name) {
-  using namespace embedded;
-  static const std::pair<std::string_view, std::string_view (*)()> kScripts[] = {
-      {"wait-postgres", script_wait_postgres},
-      {"wait-redis", script_wait_redis},
-      {"wait-http", script_wait_http},
-      {"wait-job", script_wait_job},
-      {"backup-postgres", script_backup_postgres},
-      {"backup-redis", script_backup_redis},
-      {"backup-secrets", script_backup_secrets},
-      {"backup-finalize", script_backup_finalize},
+namespace {
+
+constexpr std::size_t kMaxNameLength = 63;  // names that end up in label values
+
+// Every script a container may run, by the name its `$0` and its ConfigMap key carry.
+struct Script {
+  std::string_view name;
+  std::string_view (*text)();
+};
+constexpr Script kScripts[] = {
+    {"wait-postgres", embedded::script_wait_postgres},
+    {"wait-redis", embedded::script_wait_redis},
+    {"wait-http", embedded::script_wait_http},
+    {"wait-backup", embedded::script_wait_backup},
+    {"backup-prepare", embedded::script_backup_prepare},
+    {"backup-postgres", embedded::script_backup_postgres},
+    {"backup-redis", embedded::script_backup_redis},
+    {"backup-secrets", embedded::script_backup_secrets},
+    {"backup-finalize", embedded::script_backup_finalize},
+    {"backup-record", embedded::script_backup_record},
+};
+
+bool is_script(std::string_view name) {
+  return std::any_of(std::begin(kScripts), std::end(kScripts),
+                     [&](const Script& script) { return script.name == name; });
+}
+
+}  // namespace
+
+std::string bounded_name(std::string release, std::string_view suffix) {
+  const std::size_t room = kMaxNameLength - suffix.size();
+  if (release.size() > room) release.resize(room);
+  while (!release.empty() && release.back() == '-') release.pop_back();
+  return release + std::string(suffix);
+}
+
+std::string backup_record_name(const Release& release) {
+  return release.name + "-em-guard-backup-record";
+}
+
+std::string backup_plan_name(const Release& release) {
+  return release.name + "-em-guard-backup-plan";
+}
+
+YAML::Node scripts_config_map(const Release& release, std::string_view name) {
+  YAML::Node data(YAML::NodeType::Map);
+  Sha256 hash;
+  const auto add = [&](std::string_view key, std::string_view text) {
+    data[std::string(key)] = yaml_string(text);
+    hash.update(key);
+    hash.update(std::string_view("\0", 1));
+    hash.update(text);
+    hash.update(std::string_view("\0", 1));
   };
-  for (const auto& [script_name, body] : kScripts) {
-    if (script_name == name) return std::string(script_lib()) + "\n" + std::string(body());
-  }
-  throw std::logic_error("no embedded script named " + std::string(name));
+  add("lib.sh", embedded::script_lib());
+  for (const Script& script : kScripts) add(std::string(script.name) + ".sh", script.text());
+  const std::string object_name =
+      name.empty() ? bounded_name(release.name, "-em-guard-scripts-" + hash.hex().substr(0, 10))
+                   : std::string(name);
+  YAML::Node object = new_object("v1", "ConfigMap", object_name, release, "scripts");
+  object["data"] = data;
+  return object;
+}
+
+YAML::Node api_token_volume(std::string_view name) {
+  YAML::Node token;
+  token["name"] = yaml_string(name);
+  YAML::Node sa_token;
+  sa_token["serviceAccountToken"]["path"] = yaml_string("token");
+  sa_token["serviceAccountToken"]["expirationSeconds"] = yaml_int(3600);
+  YAML::Node ca;
+  ca["configMap"]["name"] = yaml_string("kube-root-ca.crt");
+  YAML::Node item;
+  item["key"] = yaml_string("ca.crt");
+  item["path"] = yaml_string("ca.crt");
+  ca["configMap"]["items"].push_back(item);
+  token["projected"]["sources"].push_back(sa_token);
+  token["projected"]["sources"].push_back(ca);
+  return token;
+}
+
+YAML::Node scripts_volume(std::string_view config_map) {
+  YAML::Node volume;
+  volume["name"] = yaml_string(kScriptsVolume);
+  volume["configMap"]["name"] = yaml_string(config_map);
+  return volume;
 }
 
 YAML::Node env_value(std::string_view name, std::string_view value) {
@@ -95,9 +166,14 @@ YAML::Node script_container(std::string_view name, std::string_view image, std::
   container["name"] = yaml_string(name);
   container["image"] = yaml_string(image);
   container["imagePullPolicy"] = yaml_string("IfNotPresent");
+  if (!is_script(script)) throw std::logic_error("no embedded script named " + std::string(script));
+  // Sourced, not executed: ConfigMap files need no exec bit, and `$0` names the script in `ps`
+  // and in the shell's own error lines.
+  const std::string dir(kScriptsMountPath);
   container["command"].push_back(yaml_string("/bin/sh"));
   container["command"].push_back(yaml_string("-c"));
-  container["command"].push_back(yaml_string(script_text(script)));
+  container["command"].push_back(
+      yaml_string(". " + dir + "/lib.sh && . " + dir + "/" + std::string(script) + ".sh"));
   container["command"].push_back(yaml_string(std::string("em-guard-") + std::string(script)));
   for (const YAML::Node& variable : env) container["env"].push_back(variable);
   if (!resources.requests.empty())
@@ -115,6 +191,11 @@ YAML::Node script_container(std::string_view name, std::string_view image, std::
   security["capabilities"]["drop"].push_back(yaml_string("ALL"));
   security["seccompProfile"]["type"] = yaml_string("RuntimeDefault");
   container["securityContext"] = security;
+  YAML::Node scripts;
+  scripts["name"] = yaml_string(kScriptsVolume);
+  scripts["mountPath"] = yaml_string(kScriptsMountPath);
+  scripts["readOnly"] = yaml_bool(true);
+  container["volumeMounts"].push_back(scripts);
   return container;
 }
 

@@ -18,10 +18,24 @@ namespace emguard::render {
 inline constexpr std::string_view kInjectedPrefix = "em-guard-";
 inline constexpr std::string_view kGeneratedAnnotation = "em-guard.io/generated";
 inline constexpr std::string_view kTokenMountPath = "/var/run/secrets/em-guard";
+// Every injected container runs its script from one ConfigMap per release, mounted here, so the
+// scripts appear once in the output instead of once per container (docs: README "Compact").
+inline constexpr std::string_view kScriptsVolume = "em-guard-scripts";
+inline constexpr std::string_view kScriptsMountPath = "/em-guard/scripts";
 
 struct Release {
   std::string name;
-  std::string namespace_;  // empty when unknown; only the gated backup's RoleBinding needs it
+  std::string
+      namespace_;  // empty when unknown; only `{namespace}` in configuration strings uses it
+};
+
+// One migrating workload as the backup sees it: its service and the key of its version.
+struct CoveredWorkload {
+  std::string service;
+  // A hash of the workload as the chart rendered it (em-guard's additions removed). It is all a
+  // gated pod carries about the backup, so a workload whose own spec did not change keeps its
+  // pod template (and its pods) when another service is upgraded.
+  std::string version_key;
 };
 
 // What the backup injector decided; the wait injector and the summary read it.
@@ -30,7 +44,8 @@ struct BackupPlan {
   BackupMode mode = BackupMode::Gated;
   std::string mode_reason;
   std::string job_name;
-  std::string content_hash;  // of the migrating workloads, em-guard's own additions removed
+  std::string run_id;                    // names the run's folder on the volume
+  std::vector<CoveredWorkload> covered;  // sorted by service, then key
 };
 
 struct Context {
@@ -38,13 +53,27 @@ struct Context {
   Release release;
   BackupPlan backup;
   std::set<std::string> present_services;  // services with a workload in this release
+  std::string scripts_config_map;          // name of the ConfigMap the containers mount
 };
+
+// Names of em-guard's per-release objects that the gate and the backup share.
+std::string backup_record_name(const Release& release);  // written by the Job, never rendered
+std::string backup_plan_name(const Release& release);    // rendered: the current Job and keys
 
 // `{release}` and `{namespace}` replaced.
 std::string expand(std::string_view text, const Release& release);
 
-// The script as it runs in the container: lib.sh, then the named script.
-std::string script_text(std::string_view name);
+// The ConfigMap holding lib.sh and every script, named by a hash of its content (pods that
+// mount it restart only when the scripts change). `name` empty:
+// `<release>-em-guard-scripts-<hash>`.
+YAML::Node scripts_config_map(const Release& release, std::string_view name = {});
+
+// A volume for the scripts ConfigMap, named kScriptsVolume.
+YAML::Node scripts_volume(std::string_view config_map);
+
+// `<release><suffix>` within a label value's 63 characters: the release part is shortened,
+// never the suffix that says what the object is.
+std::string bounded_name(std::string release, std::string_view suffix);
 
 // One environment variable.
 YAML::Node env_value(std::string_view name, std::string_view value);
@@ -53,7 +82,8 @@ YAML::Node env_field(std::string_view name, std::string_view field_path);
 YAML::Node env_from(std::string_view name, const ValueSource& source, std::string_view secret,
                     const Release& release);
 
-// A container running one of em-guard's scripts under the Pod Security "restricted" profile.
+// A container running one of em-guard's scripts (sourced from the scripts volume after lib.sh)
+// under the Pod Security "restricted" profile.
 YAML::Node script_container(std::string_view name, std::string_view image, std::string_view script,
                             const std::vector<YAML::Node>& env, const ResourceSpec& resources,
                             long long run_as_user);
@@ -77,8 +107,13 @@ const ServiceConfig* match_service(const DocumentHeader& header, const RenderCon
 
 // Adds the wait init containers (and, in gated mode, the wait for the backup Job) in front of
 // the pod spec's own. Returns the names of the added containers.
+// `version_key` is the workload's CoveredWorkload::version_key (used in gated mode).
 std::vector<std::string> inject_waits(YAML::Node pod_spec, const ServiceConfig& service,
-                                      const Context& context);
+                                      const Context& context, std::string_view version_key);
+
+// A projected volume with a service-account token and the cluster CA, for the containers that
+// call the API (and only those: the pod itself mounts no token).
+YAML::Node api_token_volume(std::string_view name);
 
 struct GeneratedObject {
   std::string source;  // `# Source:` path shown in the output, e.g. em-guard/backup-job.yaml

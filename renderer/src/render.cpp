@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "emguard/digest.hpp"
@@ -15,11 +16,10 @@
 namespace emguard::render {
 namespace {
 
-constexpr std::size_t kMaxNameLength = 63;  // a Job's name ends up in a label value
-
 struct Target {
   const Document* document;
   const ServiceConfig* service;
+  std::string version_key;  // migrating services only
 };
 
 // A matched workload parsed, checked, and with em-guard's earlier additions removed.
@@ -85,21 +85,12 @@ Release resolve_release(const std::vector<Document>& documents, const RenderConf
   return release;
 }
 
-// `<release><suffix>` within a label value's 63 characters: the release part is shortened,
-// never the suffix that says what the object is.
-std::string bounded_name(std::string release, std::string_view suffix) {
-  const std::size_t room = kMaxNameLength - suffix.size();
-  if (release.size() > room) release.resize(room);
-  while (!release.empty() && release.back() == '-') release.pop_back();
-  return release + std::string(suffix);
-}
-
 // A Job's pod template is immutable, so the gated Job's name covers its own spec too (images,
 // scripts, settings: a new em-guard or configuration gets a new Job instead of a rejected
-// patch), besides what the migrating services run.
+// patch), besides the versions of the migrating workloads it backs up.
 std::string gated_job_name(Context& context) {
   Sha256 hash;
-  hash.update(context.backup.content_hash);
+  hash.update(context.backup.run_id);
   context.backup.job_name.clear();  // the spec is hashed without its own name
   for (const GeneratedObject& object : backup_objects(context, {})) {
     hash.update(emit_yaml(object.object));
@@ -185,10 +176,11 @@ std::string service_account_of(const YAML::Node& pod_spec) {
   return "default";
 }
 
-// What a migrating service will run, without em-guard's own additions, for the hash that
-// names the gated Job: an unchanged release reuses its completed backup, and a second render
-// of em-guard's output names the same Job. JSON with sorted keys makes it independent of layout.
-void hash_workload(Sha256& hash, const Workload& workload) {
+// The version key of a migrating workload: what it will run, without em-guard's own additions.
+// An unchanged workload keeps its key (and, in gated mode, the backup verified for it), and a
+// second render of em-guard's output gives the same key. JSON with sorted keys makes it
+// independent of layout.
+std::string version_key(const Workload& workload) {
   nlohmann::json object = to_json(workload.object);
   std::string pointer = "/" + workload.pod.path;
   std::replace(pointer.begin(), pointer.end(), '.', '/');
@@ -196,8 +188,9 @@ void hash_workload(Sha256& hash, const Workload& workload) {
   for (const char* list : {"initContainers", "volumes"}) {
     if (spec.contains(list) && spec[list].empty()) spec.erase(list);
   }
+  Sha256 hash;
   hash.update(object.dump());
-  hash.update("\n");
+  return hash.hex().substr(0, 16);
 }
 
 BackupPlan plan_backup(const RenderConfig& config, const RenderOptions& options,
@@ -267,14 +260,13 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
   std::vector<Document> documents = split_documents(manifests);
   read_headers(documents);
   RenderResult result;
-  Context context{config, resolve_release(documents, config, options), {}, {}};
+  Context context{config, resolve_release(documents, config, options), {}, {}, {}};
 
   // Two passes over the matched workloads, each holding one parsed tree at a time: the first
   // checks them and hashes the migrating ones (the gated Job's name, which the second pass
   // writes into them), the second injects and writes them out.
   std::vector<Target> targets;
   std::vector<bool> drop(documents.size(), false);
-  Sha256 migrating_hash;
   for (const Document& document : documents) {
     if (!document.has_content) continue;
     if (document.header.annotations.count(std::string(kGeneratedAnnotation)) != 0) {
@@ -284,8 +276,7 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
     const ServiceConfig* service = match_service(document.header, config, context.release);
     if (service == nullptr) continue;
     const Workload workload = prepare_workload(parse_document(document), document, *service);
-    if (service->migrates) hash_workload(migrating_hash, workload);
-    targets.push_back({&document, service});
+    targets.push_back({&document, service, service->migrates ? version_key(workload) : ""});
   }
 
   if (targets.empty()) {
@@ -317,14 +308,21 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
         "em-guard: no backup: gated mode needs a migrating service to hold back, and none of the "
         "matched workloads has migrates: true");
   }
+  context.scripts_config_map = scripts_config_map(context.release)["metadata"]["name"].Scalar();
   if (context.backup.enabled) {
-    if (context.release.namespace_.empty()) {
-      throw InputError(
-          "cannot tell the release namespace, which the backup's RoleBindings must name: the "
-          "manifests carry no metadata.namespace; pass --namespace NS (Helm 3: "
-          "--post-renderer-args --namespace=NS)");
+    Sha256 covered_hash;
+    for (const Target& target : targets) {
+      if (!target.service->migrates) continue;
+      context.backup.covered.push_back({target.service->name, target.version_key});
     }
-    context.backup.content_hash = migrating_hash.hex();
+    std::sort(context.backup.covered.begin(), context.backup.covered.end(),
+              [](const CoveredWorkload& a, const CoveredWorkload& b) {
+                return std::tie(a.service, a.version_key) < std::tie(b.service, b.version_key);
+              });
+    for (const CoveredWorkload& workload : context.backup.covered) {
+      covered_hash.update(workload.service + " " + workload.version_key + "\n");
+    }
+    context.backup.run_id = covered_hash.hex().substr(0, 12);
     context.backup.job_name = context.backup.mode == BackupMode::Hook
                                   ? bounded_name(context.release.name, "-em-guard-backup")
                                   : gated_job_name(context);
@@ -351,13 +349,15 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
 
   std::map<std::size_t, std::string> rewritten;
   std::vector<std::string> gate_accounts;
+  bool any_injected = false;
   for (const Target& target : targets) {
     const Document& document = *target.document;
     YAML::Node object = parse_document(document);
     const nlohmann::json before = to_json(object);
     Workload workload = prepare_workload(object, document, *target.service);
     const std::vector<std::string> added =
-        inject_waits(workload.pod.spec, *target.service, context);
+        inject_waits(workload.pod.spec, *target.service, context, target.version_key);
+    if (!added.empty()) any_injected = true;
     const std::string what = document.location() + ": " + document.header.kind + " " +
                              document.header.name + " (service " + target.service->name + ")";
     if (context.backup.enabled && context.backup.mode == BackupMode::Gated &&
@@ -380,8 +380,20 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
   gate_accounts.erase(std::unique(gate_accounts.begin(), gate_accounts.end()), gate_accounts.end());
 
   std::vector<GeneratedObject> generated;
+  if (any_injected || context.backup.enabled) {
+    // First, so that it exists before the pods that mount it wherever order counts.
+    generated.push_back({"em-guard/scripts.yaml", scripts_config_map(context.release),
+                         "ConfigMap " + context.scripts_config_map +
+                             ": the scripts of every container em-guard adds (named by their "
+                             "hash; kept when a new em-guard replaces them, for pods of older "
+                             "ReplicaSets)"});
+    generated.back().object["metadata"]["annotations"]["helm.sh/resource-policy"] =
+        yaml_string("keep");
+  }
   if (context.backup.enabled) {
-    generated = backup_objects(context, gate_accounts);
+    for (GeneratedObject& object : backup_objects(context, gate_accounts)) {
+      generated.push_back(std::move(object));
+    }
     if (context.backup.mode == BackupMode::Hook && config.backup.existing_claim.empty()) {
       result.notices.push_back(
           "em-guard: note: the backup PVC is a release resource; on the first upgrade that adds "

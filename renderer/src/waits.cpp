@@ -53,11 +53,17 @@ YAML::Node wait_http(std::string_view container, std::string_view what, std::str
                           context.config.wait_resources, kWaitUser);
 }
 
-// Gated mode: the pod reads the backup Job's status from the API with a projected
-// service-account token of its own, so it works whether or not the chart mounts a token.
-YAML::Node wait_backup(const Context& context) {
+// Gated mode: the pod starts once the backup of its own version is verified. It reads the
+// durable record the backup Job writes (so a deleted or renamed Job does not matter), and only
+// while its version is not recorded, the current plan and Job, with a projected
+// service-account token of its own (it works whether or not the chart mounts a token).
+YAML::Node wait_backup(const ServiceConfig& service, const Context& context,
+                       std::string_view version_key) {
   std::vector<YAML::Node> env = {
-      env_value("EMG_JOB_NAME", context.backup.job_name),
+      env_value("EMG_SERVICE", service.name),
+      env_value("EMG_BACKUP_KEY", version_key),
+      env_value("EMG_RECORD", backup_record_name(context.release)),
+      env_value("EMG_PLAN", backup_plan_name(context.release)),
       env_field("EMG_NAMESPACE", "metadata.namespace"),
       env_value("EMG_TOKEN_DIR", kTokenMountPath),
       env_value("HOME", "/tmp"),
@@ -67,7 +73,7 @@ YAML::Node wait_backup(const Context& context) {
       env_value("EMG_INTERVAL", std::to_string(context.config.wait_interval_seconds)),
   };
   YAML::Node container =
-      script_container("em-guard-wait-backup", context.config.image_kubectl, "wait-job", env,
+      script_container("em-guard-wait-backup", context.config.image_kubectl, "wait-backup", env,
                        context.config.wait_resources, kWaitUser);
   YAML::Node token_mount;
   token_mount["name"] = yaml_string("em-guard-api-token");
@@ -82,19 +88,7 @@ YAML::Node wait_backup(const Context& context) {
 }
 
 std::vector<YAML::Node> gate_volumes() {
-  YAML::Node token;
-  token["name"] = yaml_string("em-guard-api-token");
-  YAML::Node sa_token;
-  sa_token["serviceAccountToken"]["path"] = yaml_string("token");
-  sa_token["serviceAccountToken"]["expirationSeconds"] = yaml_int(3600);
-  YAML::Node ca;
-  ca["configMap"]["name"] = yaml_string("kube-root-ca.crt");
-  YAML::Node item;
-  item["key"] = yaml_string("ca.crt");
-  item["path"] = yaml_string("ca.crt");
-  ca["configMap"]["items"].push_back(item);
-  token["projected"]["sources"].push_back(sa_token);
-  token["projected"]["sources"].push_back(ca);
+  YAML::Node token = api_token_volume("em-guard-api-token");
   YAML::Node tmp;
   tmp["name"] = yaml_string("em-guard-tmp");
   tmp["emptyDir"]["sizeLimit"] = yaml_string("16Mi");
@@ -104,7 +98,7 @@ std::vector<YAML::Node> gate_volumes() {
 }  // namespace
 
 std::vector<std::string> inject_waits(YAML::Node pod_spec, const ServiceConfig& service,
-                                      const Context& context) {
+                                      const Context& context, std::string_view version_key) {
   std::vector<YAML::Node> added;
   const auto waits_for = [&](std::string_view dependency) {
     return std::find(service.wait_for.begin(), service.wait_for.end(), dependency) !=
@@ -126,7 +120,7 @@ std::vector<std::string> inject_waits(YAML::Node pod_spec, const ServiceConfig& 
   }
   const bool gated =
       context.backup.enabled && context.backup.mode == BackupMode::Gated && service.migrates;
-  if (gated) added.push_back(wait_backup(context));
+  if (gated) added.push_back(wait_backup(service, context, version_key));
 
   std::vector<std::string> names;
   if (added.empty()) return names;
@@ -139,6 +133,7 @@ std::vector<std::string> inject_waits(YAML::Node pod_spec, const ServiceConfig& 
     for (const YAML::Node& existing : pod_spec["initContainers"]) init.push_back(existing);
   }
   pod_spec["initContainers"] = init;
+  pod_spec["volumes"].push_back(scripts_volume(context.scripts_config_map));
   if (gated) {
     for (const YAML::Node& volume : gate_volumes()) pod_spec["volumes"].push_back(volume);
   }

@@ -13,19 +13,30 @@ namespace emguard::test {
 namespace {
 
 // Every script, by name, from the sample rendered in gated mode (which has all of them:
-// the backup Job's steps, the dependency waits, and the wait for the backup Job).
+// the backup Job's steps, the dependency waits, and the wait for the backup). A container runs
+// `/bin/sh -c ". <dir>/lib.sh && . <dir>/<name>.sh" em-guard-<name>` with the scripts ConfigMap
+// mounted at <dir>, so the text that runs is lib.sh, a newline, then the script, read from the
+// ConfigMap in the output.
 std::map<std::string, std::string> scripts_in_rendered_sample() {
   const std::string& sample = sample_release();
   render::RenderOptions options;
-  options.release_namespace = "em-runtime";
   options.backup_mode = render::BackupMode::Gated;
   const std::string output =
       render::render(sample, render::load_render_config("", "default"), options).output;
 
-  std::map<std::string, std::string> scripts;
-  for (const Document& document : split_documents(output)) {
+  std::map<std::string, std::string> files;  // the scripts ConfigMap's data
+  std::map<std::string, std::string> commands;
+  std::vector<Document> documents = split_documents(output);
+  read_headers(documents);
+  for (const Document& document : documents) {
     if (!document.has_content) continue;
     const YAML::Node object = parse_document(document);
+    if (document.header.kind == "ConfigMap" &&
+        document.header.name.find("-em-guard-scripts-") != std::string::npos) {
+      for (const auto& entry : object["data"]) {
+        files[entry.first.Scalar()] = entry.second.Scalar();
+      }
+    }
     const auto pod = find_pod_spec(object);
     if (!pod) continue;
     for (const char* list : {"initContainers", "containers"}) {
@@ -34,13 +45,25 @@ std::map<std::string, std::string> scripts_in_rendered_sample() {
         if (!command || command.size() != 4) continue;
         const std::string name = command[3].Scalar();
         if (name.rfind("em-guard-", 0) != 0) continue;
-        const std::string script = command[2].Scalar();
-        const auto [it, inserted] = scripts.emplace(name.substr(9), script);
-        if (!inserted && it->second != script) {
-          throw std::logic_error("two different texts for script " + name);
+        const auto [it, inserted] = commands.emplace(name.substr(9), command[2].Scalar());
+        if (!inserted && it->second != command[2].Scalar()) {
+          throw std::logic_error("two different commands for script " + name);
         }
       }
     }
+  }
+  std::map<std::string, std::string> scripts;
+  for (const auto& [name, command] : commands) {
+    const std::string expected =
+        ". /em-guard/scripts/lib.sh && . /em-guard/scripts/" + name + ".sh";
+    if (command != expected) {
+      throw std::logic_error("container em-guard-" + name + " runs \"" + command + "\", not \"" +
+                             expected + "\"");
+    }
+    if (!files.count("lib.sh") || !files.count(name + ".sh")) {
+      throw std::logic_error("the scripts ConfigMap lacks lib.sh or " + name + ".sh");
+    }
+    scripts[name] = files["lib.sh"] + "\n" + files[name + ".sh"];
   }
   return scripts;
 }
