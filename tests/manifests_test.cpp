@@ -6,6 +6,7 @@
 #include <string>
 
 #include "emguard/error.hpp"
+#include "support/corpus.hpp"
 #include "support/files.hpp"
 #include "support/text.hpp"
 
@@ -144,13 +145,37 @@ TEST(Manifests, EmptyInputHasNoObjects) {
 }
 
 TEST(Manifests, CorpusLoadsCompletely) {
-  const auto objects = load_manifests(
-      test::read_file(std::string(EMGUARD_CORPUS_DIR) + "/rendered/kube-prometheus.yaml"),
-      "kube-prometheus.yaml");
+  EMGUARD_CORPUS_OR_SKIP(corpus);
+  const auto objects =
+      load_manifests(test::read_file(corpus / "kube-prometheus.yaml"), "kube-prometheus.yaml");
   EXPECT_GT(objects.size(), 50u);
   for (const ManifestObject& object : objects) {
     EXPECT_TRUE(object.object.contains("kind")) << object.location();
   }
+}
+
+// The repository's stand-in for the corpus (tests/support/corpus.hpp): List items become
+// objects of their own, documents without content none, the 3 MB CRD one (its header only).
+TEST(Manifests, OwnCorpusTraitsLoadCompletely) {
+  const auto objects = load_manifests(test::traits_stream(), "traits.yaml");
+  std::vector<std::string> seen;
+  for (const ManifestObject& object : objects) {
+    ASSERT_TRUE(object.object.contains("kind")) << object.location();
+    seen.push_back(object.object["kind"].get<std::string>() + " " +
+                   object.object["metadata"]["name"].get<std::string>() + " (document " +
+                   std::to_string(object.document) + ", line " + std::to_string(object.line) +
+                   (object.item.empty() ? "" : ", " + object.item) + ")");
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{
+                      "ServiceAccount shop (document 2, line 5)",
+                      "ConfigMap shop-dashboard-overview (document 5, line 16, items[0])",
+                      "ConfigMap shop-dashboard-latency (document 5, line 16, items[1])",
+                      "Role shop-reader (document 6, line 41, items[0])",
+                      "Deployment shop-web (document 7, line 51)",
+                      "Service shop-web (document 9, line 79)",
+                      "NetworkPolicy shop-web (document 10, line 93)",
+                      "CustomResourceDefinition widgets.example.com (document 11, line 103)",
+                  }));
 }
 
 TEST(BatchEvaluation, EnvironmentFromNamespaceLabelsAndDefaults) {

@@ -11,8 +11,11 @@
 
 #include "emguard/error.hpp"
 #include "emguard/stream.hpp"
+#include "emguard/yaml.hpp"
 
+#include "support/corpus.hpp"
 #include "support/files.hpp"
+#include "support/text.hpp"
 
 namespace emguard {
 namespace {
@@ -516,55 +519,56 @@ TEST(StreamErrors, MalformedYamlExactLineAndColumn) {
 
 // --- Real input ------------------------------------------------------------------------------
 
-TEST(StreamCorpus, EveryCorpusFileSplitsExactlyAndHeadersRead) {
-  const std::filesystem::path corpus = std::filesystem::path(EMGUARD_CORPUS_DIR) / "rendered";
-  ASSERT_TRUE(std::filesystem::is_directory(corpus)) << corpus;
-  int files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(corpus)) {
-    if (entry.path().extension() != ".yaml") continue;
-    ++files;
-    const std::string input = read_file(entry.path());
-    std::vector<Document> documents = split_documents(input);
-    EXPECT_EQ(concat(documents), input) << entry.path();
-    EXPECT_NO_THROW(read_headers(documents)) << entry.path();
-    int with_content = 0;
-    for (const Document& document : documents) {
-      if (!document.has_content) continue;
-      ++with_content;
-      EXPECT_FALSE(document.header.kind.empty()) << entry.path() << " " << document.location();
-      EXPECT_FALSE(document.header.api_version.empty())
-          << entry.path() << " " << document.location();
-    }
-    EXPECT_GT(with_content, 0) << entry.path();
+// What every real stream must satisfy: the split gives the input back byte for byte, the headers
+// read, and every document with content has a kind and an apiVersion.
+void expect_splits_exactly_and_headers_read(const std::string& input, const std::string& what) {
+  SCOPED_TRACE(what);
+  std::vector<Document> documents = split_documents(input);
+  EXPECT_EQ(concat(documents), input);
+  EXPECT_NO_THROW(read_headers(documents));
+  int with_content = 0;
+  for (const Document& document : documents) {
+    if (!document.has_content) continue;
+    ++with_content;
+    EXPECT_FALSE(document.header.kind.empty()) << document.location();
+    EXPECT_FALSE(document.header.api_version.empty()) << document.location();
   }
-  EXPECT_GE(files, 7);
+  EXPECT_GT(with_content, 0);
+}
+
+std::vector<std::string> list_kinds(const std::vector<Document>& documents) {
+  std::vector<std::string> lists;
+  for (const Document& document : documents) {
+    if (document.header.kind.ends_with("List")) lists.push_back(document.header.kind);
+  }
+  return lists;
+}
+
+TEST(StreamCorpus, EveryCorpusFileSplitsExactlyAndHeadersRead) {
+  EMGUARD_CORPUS_OR_SKIP(corpus);
+  const std::vector<std::filesystem::path> files = test::corpus_files(corpus);
+  for (const auto& path : files)
+    expect_splits_exactly_and_headers_read(read_file(path), path.string());
+  EXPECT_GE(files.size(), 7u);
 }
 
 TEST(StreamCorpus, KnownTraitsOfTheCorpus) {
-  const std::filesystem::path corpus = std::filesystem::path(EMGUARD_CORPUS_DIR) / "rendered";
+  EMGUARD_CORPUS_OR_SKIP(corpus);
   {
     const std::string input = read_file(corpus / "kube-prometheus.yaml");
     std::vector<Document> documents = split_documents(input);
     read_headers(documents);
     // ConfigMapList, RoleBindingList, RoleList: one document each, items inside.
-    std::vector<std::string> lists;
-    for (const Document& document : documents) {
-      const std::string& kind = document.header.kind;
-      if (kind.size() > 4 && kind.compare(kind.size() - 4, 4, "List") == 0) lists.push_back(kind);
-    }
-    EXPECT_EQ(lists, (std::vector<std::string>{"ConfigMapList", "RoleBindingList", "RoleList"}));
+    EXPECT_EQ(list_kinds(documents),
+              (std::vector<std::string>{"ConfigMapList", "RoleBindingList", "RoleList"}));
   }
   {
     const std::string input = read_file(corpus / "longhorn.yaml");
     std::vector<Document> documents = split_documents(input);
     read_headers(documents);
-    int sources = 0, empty = 0;
-    for (const Document& document : documents) {
-      sources += !document.source.empty();
-      empty += !document.has_content;
-    }
+    int sources = 0;
+    for (const Document& document : documents) sources += !document.source.empty();
     EXPECT_GT(sources, 10);
-    (void)empty;
   }
   {
     const std::string input = read_file(corpus / "cert-manager-crds.yaml");
@@ -576,6 +580,67 @@ TEST(StreamCorpus, KnownTraitsOfTheCorpus) {
     }
     EXPECT_GE(crds, 6);
   }
+}
+
+// The same traits on the repository's own stand-in (tests/support/corpus.hpp), so that a clone
+// without the corpus still tests them: every document's place, content and header.
+TEST(StreamTraits, OwnFixtureSplitsExactlyWithCountsAndLines) {
+  const std::string& input = test::traits_stream();
+  ASSERT_GT(input.size(), std::size_t{2} << 20);
+  expect_splits_exactly_and_headers_read(input, "corpus-traits.yaml + large CRD");
+  const std::vector<Document> documents = split_and_read(input);
+
+  struct Expected {
+    std::size_t first_line;
+    bool has_content;
+    std::string source;  // after "# Source: shop/"
+    std::string kind;
+  };
+  const std::vector<Expected> expected = {
+      {1, false, "", ""},  // the file's header comment
+      {5, true, "templates/serviceaccount.yaml", "ServiceAccount"},
+      {13, false, "templates/ingress.yaml", ""},                 // a template that rendered empty
+      {15, false, "", ""},                                       // `---` followed by `---`
+      {16, true, "templates/dashboards.yaml", "ConfigMapList"},  // `kind` after `items`
+      {41, true, "templates/rbac.yaml", "RoleList"},
+      {51, true, "templates/deployment.yaml", "Deployment"},
+      {76, false, "", ""},                                          // comments only
+      {79, true, "templates/service.yaml", "Service"},              // ends with `...`
+      {93, true, "templates/networkpolicy.yaml", "NetworkPolicy"},  // after `...`, no `---`
+      {103, true, "crds/widgets.example.com.yaml", "CustomResourceDefinition"},
+  };
+  ASSERT_EQ(documents.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    SCOPED_TRACE(testing::Message() << "document " << i);
+    EXPECT_EQ(documents[i].first_line, expected[i].first_line);
+    EXPECT_EQ(documents[i].has_content, expected[i].has_content);
+    EXPECT_EQ(std::string(documents[i].source),
+              expected[i].source.empty() ? "" : "shop/" + expected[i].source);
+    EXPECT_EQ(documents[i].header.kind, expected[i].kind);
+  }
+  EXPECT_EQ(documents[3].raw, "---\n");
+  EXPECT_TRUE(documents[8].raw.ends_with("      targetPort: 8080\n...\n"));
+  EXPECT_EQ(documents[9].separator, "");
+  EXPECT_TRUE(documents[9].raw.ends_with("...\n"));
+  EXPECT_EQ(list_kinds(documents), (std::vector<std::string>{"ConfigMapList", "RoleList"}));
+  EXPECT_EQ(documents[6].header.name, "shop-web");
+  EXPECT_EQ(documents[6].header.namespace_, "shop");
+  EXPECT_EQ(documents[10].header.name, "widgets.example.com");
+  EXPECT_EQ(documents[10].header.api_version, "apiextensions.k8s.io/v1");
+  EXPECT_GT(documents[10].raw.size(), std::size_t{3} << 20);
+}
+
+TEST(StreamTraits, GeneratedCrdIsRealYamlWithItsDashLinesInsideBlockScalars) {
+  const std::string crd = test::large_crd(std::size_t{2} << 20);
+  ASSERT_GT(crd.size(), std::size_t{2} << 20);
+  const std::vector<Document> documents = split_and_read(crd);
+  ASSERT_EQ(documents.size(), 1u);  // the indented `---` lines split nothing
+  const YAML::Node object = parse_document(documents[0]);
+  const YAML::Node properties = object["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+                                      ["properties"]["spec"]["properties"];
+  ASSERT_TRUE(properties.IsMap());
+  EXPECT_GT(properties.size(), 1000u);
+  EXPECT_TRUE(test::contains(properties["field0"]["description"].as<std::string>(), "\n---\n"));
 }
 
 }  // namespace

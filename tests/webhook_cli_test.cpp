@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "support/corpus.hpp"
 #include "support/files.hpp"
 #include "support/script_runner.hpp"
 #include "support/text.hpp"
@@ -17,7 +18,6 @@ namespace {
 using test::contains;
 
 const std::filesystem::path kSource = EMGUARD_SOURCE_DIR;
-const std::filesystem::path kCorpus = std::filesystem::path(EMGUARD_CORPUS_DIR) / "rendered";
 const std::filesystem::path kBinary = EMGUARD_WEBHOOK_BIN;
 const std::string kSample = (kSource / "charts/em-runtime-sample/rendered.yaml").string();
 
@@ -116,9 +116,10 @@ TEST(WebhookCli, RenderedSampleWithInjectedObjectsIsClean) {
 }
 
 TEST(WebhookCli, CorpusChartsLeaveTheseImagesUnpinned) {
+  EMGUARD_CORPUS_OR_SKIP(corpus);
   // argo-cd's install.yaml follows master (quay.io/argoproj/argocd:latest, 8 places);
   // opentelemetry-demo's init containers use busybox:latest and a bare busybox.
-  const auto argocd = webhook({"check", "-f", (kCorpus / "argo-cd-install.yaml").string()});
+  const auto argocd = webhook({"check", "-f", (corpus / "argo-cd-install.yaml").string()});
   EXPECT_EQ(argocd.exit_code, 1);
   EXPECT_EQ(occurrences(argocd.out, "error [pinned-images]"), 8u) << argocd.out;
   EXPECT_EQ(occurrences(argocd.out, "uses image \"quay.io/argoproj/argocd:latest\""), 8u);
@@ -128,7 +129,7 @@ TEST(WebhookCli, CorpusChartsLeaveTheseImagesUnpinned) {
                        "environment production)\n  init container \"copyutil\""))
       << argocd.out;
 
-  const auto otel = webhook({"check", "-f", (kCorpus / "opentelemetry-demo.yaml").string()});
+  const auto otel = webhook({"check", "-f", (corpus / "opentelemetry-demo.yaml").string()});
   EXPECT_EQ(otel.exit_code, 1);
   EXPECT_EQ(occurrences(otel.out, "error [pinned-images]"), 6u) << otel.out;
   EXPECT_TRUE(contains(otel.out,
@@ -139,15 +140,39 @@ TEST(WebhookCli, CorpusChartsLeaveTheseImagesUnpinned) {
 
   for (const char* clean : {"cert-manager-crds.yaml", "datadog-agent.yaml",
                             "ingress-nginx-cloud.yaml", "kube-prometheus.yaml", "longhorn.yaml"}) {
-    const auto result = webhook({"check", "-f", (kCorpus / clean).string()});
+    const auto result = webhook({"check", "-f", (corpus / clean).string()});
     EXPECT_EQ(result.exit_code, 0) << clean << "\n" << result.out;
   }
 
   // The whole directory is one batch: every file, sorted, in one report.
-  const auto all = webhook({"check", "-f", kCorpus.string()});
+  const auto all = webhook({"check", "-f", corpus.string()});
   EXPECT_EQ(all.exit_code, 1);
   EXPECT_TRUE(contains(all.out, "391 objects checked (production): 14 errors, 0 warnings"))
       << all.out.substr(all.out.size() > 300 ? all.out.size() - 300 : 0);
+}
+
+// The repository's stand-in for the corpus (tests/support/corpus.hpp): List items are checked
+// one by one, comment-only and empty documents and `...` markers are no objects, the 3 MB CRD
+// is one.
+TEST(WebhookCli, OwnCorpusTraitsAreCheckedObjectByObject) {
+  const TempDir dir;
+  const auto file = write_in(dir, "traits.yaml", test::traits_stream());
+  const auto result = webhook({"check", "-f", file.string(), "--namespace", "shop"});
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_TRUE(contains(result.out, "8 objects checked (production): 0 errors, 0 warnings"))
+      << result.out;
+
+  // A floating image in a List item is found there, by document and item.
+  const std::string floating =
+      "---\napiVersion: v1\nkind: PodList\nitems:\n"
+      "  - apiVersion: v1\n    kind: Pod\n"
+      "    metadata: {name: web, namespace: production}\n"
+      "    spec: {containers: [{name: app, image: \"nginx:latest\"}]}\n";
+  const auto listed = webhook(
+      {"check", "-f", write_in(dir, "list.yaml", test::traits_stream() + floating).string()});
+  EXPECT_EQ(listed.exit_code, 1) << listed.out;
+  EXPECT_TRUE(contains(listed.out, "document 12")) << listed.out;
+  EXPECT_TRUE(contains(listed.out, "items[0]")) << listed.out;
 }
 
 TEST(WebhookCli, EnvironmentsDecideTheExitCode) {

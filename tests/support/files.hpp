@@ -1,6 +1,6 @@
 #pragma once
 
-// Files the tests read: the repository's own and the shared corpus.
+// Files the tests read from the repository (the shared corpus outside it: support/corpus.hpp).
 
 #include <filesystem>
 #include <string>
