@@ -57,30 +57,74 @@ check_format() {
   fi
 }
 
+# The demo's webhook server, while it runs: stop_demo_webhook (the EXIT trap demo_webhook sets)
+# ends it on every exit path, so a failed step, set -e or Ctrl-C never leaves it behind.
+demo_webhook_pid=""
+
+# Ends the server if it still runs: SIGTERM, at most 10 s for the drain, then SIGKILL. Returns
+# the server's exit status (0 when there was none to stop).
+stop_demo_webhook() {
+  local pid=$demo_webhook_pid status=0
+  demo_webhook_pid=""
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "dev.sh: the webhook did not drain within 10 s of SIGTERM: SIGKILL" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || status=$?
+  return "$status"
+}
+
 # The admission webhook on 127.0.0.1 with dev certificates: one review denied, one warned, then
 # SIGTERM and a clean drain.
 demo_webhook() {
-  local out=$1 log port="" pid
+  local out=$1 log port="" path status=0 deadline
   echo "== em-guard-webhook serve: an AdmissionReview for a Pod running nginx:latest"
   certs-dev/make-certs.sh --out "$out/certs" >/dev/null
   log=$out/webhook.log
+  : >"$log"  # there before the server starts: reading it below never races its creation
+  trap 'stop_demo_webhook || true' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
   build/release/webhook/em-guard-webhook serve --listen 127.0.0.1:0 \
     --tls-cert "$out/certs/tls.crt" --tls-key "$out/certs/tls.key" 2>"$log" &
-  pid=$!
-  for _ in $(seq 1 100); do
-    port=$(sed -n 's/.*"msg":"listening".*"port":\([0-9]*\).*/\1/p' "$log")
+  demo_webhook_pid=$!
+  # The port from the "listening" line (digits followed by more of the line, so never a
+  # half-written number); at most 10 s, and no longer than the server lives.
+  deadline=$((SECONDS + 10))
+  while :; do
+    port=$(sed -n 's/.*"msg":"listening".*"port":\([0-9][0-9]*\)[^0-9].*/\1/p' "$log")
     [ -n "$port" ] && break
+    if ! kill -0 "$demo_webhook_pid" 2>/dev/null; then
+      echo "dev.sh: the webhook exited before it listened; its log ($log):" >&2
+      cat "$log" >&2
+      return 1
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "dev.sh: the webhook did not listen within 10 s; its log ($log):" >&2
+      cat "$log" >&2
+      return 1
+    fi
     sleep 0.05
   done
-  [ -n "$port" ] || { echo "the webhook did not start:"; cat "$log"; kill "$pid" 2>/dev/null; return 1; }
   for path in /validate/production /validate/staging; do
     echo "-- POST $path"
     curl -sS --max-time 5 --cacert "$out/certs/ca.crt" -H 'Content-Type: application/json' \
       --data @tests/fixtures/readme/review.json "https://localhost:$port$path"
     echo
   done
-  kill -TERM "$pid"
-  wait "$pid" && echo "-- SIGTERM: drained, exit 0 (decision log: $log)"
+  stop_demo_webhook || status=$?
+  trap - EXIT INT TERM
+  if [ "$status" -ne 0 ]; then
+    echo "dev.sh: the webhook exited with status $status on SIGTERM (log: $log)" >&2
+    return 1
+  fi
+  echo "-- SIGTERM: drained, exit 0 (decision log: $log)"
 }
 
 demo() {
