@@ -22,6 +22,9 @@ FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
 install_packages() {
   local missing=() package
+  # kubectl for the tests that run the scripts' real `kubectl` against a stand-in API: Debian's
+  # kubernetes-client, unless a kubectl is already installed (another package owns the path).
+  command -v kubectl >/dev/null || missing+=(kubernetes-client)
   for package in "${PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
       missing+=("$package")
@@ -134,7 +137,7 @@ demo() {
   mkdir -p "$out"
   echo
   echo "== em-guard-render on charts/em-runtime-sample/rendered.yaml (as Helm 3 would run it)"
-  build/release/renderer/em-guard-render --namespace em-runtime --explain \
+  build/release/renderer/em-guard-render --explain \
     < charts/em-runtime-sample/rendered.yaml > "$out/em-runtime.gated.yaml"
   echo
   echo "== a Helm 4 rendering (postrender-filename annotations): the backup is a pre-upgrade hook"
@@ -142,7 +145,7 @@ demo() {
     < tests/fixtures/render/helm4-release.yaml > "$out/em-runtime.helm4.yaml"
   echo
   echo "== idempotent: rendering the output again changes nothing"
-  build/release/renderer/em-guard-render --namespace em-runtime < "$out/em-runtime.gated.yaml" 2>/dev/null |
+  build/release/renderer/em-guard-render < "$out/em-runtime.gated.yaml" 2>/dev/null |
     cmp - "$out/em-runtime.gated.yaml" && echo "same bytes"
   echo
   echo "== em-guard-webhook check: the rendered release (injected objects included) against the policy"
