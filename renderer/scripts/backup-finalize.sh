@@ -4,7 +4,7 @@
 # Env: EMG_BACKUP_ROOT, EMG_BACKUP_DIR (staging dir, directly inside the root and named
 # .partial-<id>), EMG_RUN_ID, EMG_RELEASE, EMG_NAMESPACE (required); EMG_KEEP (number of
 # completed runs to keep, default 5).
-# The MANIFEST it writes lists every file with its size and, for each
+# The MANIFEST it writes lists every file with its size, the total (bytes:) and, for each
 # PostgreSQL dump, the database's exact name (from postgresql/databases.tsv).
 
 emg_require EMG_BACKUP_ROOT EMG_BACKUP_DIR EMG_RUN_ID EMG_RELEASE EMG_NAMESPACE
@@ -103,6 +103,8 @@ emg_final=$emg_root/$emg_stamp-$EMG_RUN_ID
   printf 'run-id: %s\n' "$EMG_RUN_ID"
   printf 'created: %s\n' "$emg_created"
   printf 'directory: %s\n' "${emg_final##*/}"
+  # The next run's backup-prepare reads this to tell how much space a backup takes.
+  printf 'bytes: %s\n' "$emg_bytes"
   if [ -d postgresql ]; then
     printf 'databases: # dump file, then the exact database name'
     printf ' (\\\\ is a backslash, \\t a tab, \\n a newline, \\r a carriage return)\n'
@@ -166,4 +168,16 @@ for emg_d in "$emg_root"/.partial-*; do
   fi
 done
 
+# What this run took tells whether the next one fits; backup-prepare makes room then, but a
+# volume that only fits by deleting backups is too small for backup.keep.
+emg_used=$(emg_du_kib "$emg_final")
+if emg_free=$(emg_free_kib "$emg_root"); then
+  emg_log "this backup takes $(emg_human "$emg_used") on the backup volume; $(emg_human "$emg_free") free"
+  emg_need=$(emg_need_kib "$emg_used")
+  if [ "$emg_free" -lt "$emg_need" ]; then
+    emg_warn "the next backup needs about $(emg_human "$emg_need") but only $(emg_human "$emg_free") are free; it will remove older backups to make room. With backup.keep: $EMG_KEEP the volume needs about $(emg_human $((emg_need * (EMG_KEEP + 1)))): increase backup.storage.size or lower backup.keep"
+  fi
+else
+  emg_log "this backup takes $(emg_human "$emg_used") on the backup volume"
+fi
 emg_log "backup stored at $emg_final"

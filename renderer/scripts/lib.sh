@@ -81,6 +81,43 @@ emg_size() {
   wc -c <"$1" | tr -d ' '
 }
 
+# emg_human KIB prints a size given in KiB the way people read it: 512 KiB, 6.2 MiB, 1.5 GiB
+# (rounded down to one decimal).
+emg_human() {
+  if [ "$1" -lt 1024 ]; then
+    printf '%s KiB\n' "$1"
+  elif [ "$1" -lt 1048576 ]; then
+    printf '%s.%s MiB\n' $(($1 / 1024)) $(($1 % 1024 * 10 / 1024))
+  else
+    printf '%s.%s GiB\n' $(($1 / 1048576)) $(($1 % 1048576 * 10 / 1048576))
+  fi
+}
+
+# emg_du_kib PATH prints the disk space PATH takes, in KiB (0 if it cannot be measured).
+emg_du_kib() {
+  _emg_kib=$(du -sk -- "$1" 2>/dev/null | awk 'NR == 1 { print $1 }')
+  case $_emg_kib in
+    '' | *[!0-9]*) printf '0\n' ;;
+    *) printf '%s\n' "$_emg_kib" ;;
+  esac
+}
+
+# emg_free_kib DIR prints the space available to this user on DIR's filesystem, in KiB, and
+# fails if df cannot tell. -P keeps each filesystem on one line (busybox and coreutils).
+emg_free_kib() {
+  _emg_kib=$(df -Pk -- "$1" 2>/dev/null | awk 'NR == 2 { print $4 }')
+  case $_emg_kib in
+    '' | *[!0-9]*) return 1 ;;
+  esac
+  printf '%s\n' "$_emg_kib"
+}
+
+# emg_need_kib KIB prints the space to ask for a backup when the last one took KIB: 10% for
+# growth and 1 MiB for the seal and the file system's own bookkeeping.
+emg_need_kib() {
+  printf '%s\n' $(($1 + $1 / 10 + 1024))
+}
+
 # emg_attempts N prints "N attempt(s)" with the right plural.
 emg_attempts() {
   if [ "$1" -eq 1 ]; then
