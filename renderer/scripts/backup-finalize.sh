@@ -13,15 +13,7 @@ emg_uint EMG_KEEP 5
 case $EMG_RUN_ID in
   .* | *[!A-Za-z0-9_.-]*) emg_fail "invalid EMG_RUN_ID '$EMG_RUN_ID' (allowed: letters, digits, _ . -)" ;;
 esac
-emg_root=${EMG_BACKUP_ROOT%/}
-emg_stage=${EMG_BACKUP_DIR%/}
-# The publish step is a rename, which is only atomic within one directory of one volume.
-[ "${emg_stage%/*}" = "$emg_root" ] ||
-  emg_fail "EMG_BACKUP_DIR ($EMG_BACKUP_DIR) must be directly inside EMG_BACKUP_ROOT ($EMG_BACKUP_ROOT)"
-case ${emg_stage##*/} in
-  .partial-?*) ;;
-  *) emg_fail "EMG_BACKUP_DIR ($EMG_BACKUP_DIR) must be named .partial-<id>" ;;
-esac
+emg_staging_dirs
 [ -d "$emg_stage" ] ||
   emg_fail "staging directory $emg_stage does not exist; the backup steps did not write anything"
 

@@ -7,14 +7,7 @@
 
 emg_require EMG_BACKUP_ROOT EMG_BACKUP_DIR EMG_RUN_ID
 emg_uint EMG_KEEP 5
-emg_root=${EMG_BACKUP_ROOT%/}
-emg_stage=${EMG_BACKUP_DIR%/}
-[ "${emg_stage%/*}" = "$emg_root" ] ||
-  emg_fail "EMG_BACKUP_DIR ($EMG_BACKUP_DIR) must be directly inside EMG_BACKUP_ROOT ($EMG_BACKUP_ROOT)"
-case ${emg_stage##*/} in
-  .partial-?*) ;;
-  *) emg_fail "EMG_BACKUP_DIR ($EMG_BACKUP_DIR) must be named .partial-<id>" ;;
-esac
+emg_staging_dirs
 [ -d "$emg_root" ] || emg_fail "backup volume $emg_root is not mounted"
 umask 077
 emg_tmp_init

@@ -279,3 +279,17 @@ emg_pg_verify_dump() {
 emg_kubectl_reason() {
   emg_oneline "$(grep -v '^[IWE][0-9]\{4\} ' "$1" | tail -n 1)"
 }
+
+# emg_staging_dirs sets emg_root and emg_stage from EMG_BACKUP_ROOT and EMG_BACKUP_DIR, and
+# insists that the staging dir is directly inside the root and named .partial-<id>: the publish
+# step is a rename, which is only atomic within one directory of one volume.
+emg_staging_dirs() {
+  emg_root=${EMG_BACKUP_ROOT%/}
+  emg_stage=${EMG_BACKUP_DIR%/}
+  [ "${emg_stage%/*}" = "$emg_root" ] ||
+    emg_fail "EMG_BACKUP_DIR ($EMG_BACKUP_DIR) must be directly inside EMG_BACKUP_ROOT ($EMG_BACKUP_ROOT)"
+  case ${emg_stage##*/} in
+    .partial-?*) ;;
+    *) emg_fail "EMG_BACKUP_DIR ($EMG_BACKUP_DIR) must be named .partial-<id>" ;;
+  esac
+}
