@@ -308,7 +308,10 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
         "em-guard: no backup: gated mode needs a migrating service to hold back, and none of the "
         "matched workloads has migrates: true");
   }
-  context.scripts_config_map = scripts_config_map(context.release)["metadata"]["name"].Scalar();
+  // Built once: its name (a hash of every script) goes into the containers, the object into the
+  // output.
+  YAML::Node scripts = scripts_config_map(context.release);
+  context.scripts_config_map = scripts["metadata"]["name"].Scalar();
   if (context.backup.enabled) {
     Sha256 covered_hash;
     for (const Target& target : targets) {
@@ -382,7 +385,7 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
   std::vector<GeneratedObject> generated;
   if (any_injected || context.backup.enabled) {
     // First, so that it exists before the pods that mount it wherever order counts.
-    generated.push_back({"em-guard/scripts.yaml", scripts_config_map(context.release),
+    generated.push_back({"em-guard/scripts.yaml", scripts,
                          "ConfigMap " + context.scripts_config_map +
                              ": the scripts of every container em-guard adds (named by their "
                              "hash; kept when a new em-guard replaces them, for pods of older "
