@@ -85,8 +85,8 @@ ArgoSourceKind argo_source_kind(const json& source) {
 }
 
 constexpr std::string_view kGitFix =
-    "Pin a tag or a full commit SHA, e.g. targetRevision: v1.8.2 (a tag whose name is not a "
-    "version as refs/tags/<name>).";
+    "Pin a tag or a full commit SHA, e.g. targetRevision: v1.8.2, or refs/tags/<name> for a tag "
+    "whose name is not a version.";
 constexpr std::string_view kHelmFix = "Pin the exact chart version, e.g. targetRevision: 1.8.2.";
 constexpr std::string_view kOciFix =
     "Pin an exact version tag or a digest, e.g. targetRevision: 1.8.2 or targetRevision: "
