@@ -270,6 +270,31 @@ TEST(VersionPinTest, HelmReadsPartialVersionsAsRanges) {
   }
 }
 
+// fluxcd/source-controller internal/helm/repository chart_repository_test.go
+// (TestChartRepository_GetChartVersion) and oci_chart_repository_test.go
+// (TestOCIChartRepository_Get): the chart versions a HelmRelease or HelmChart names, and whether
+// Flux resolves them to one version or to the newest of several.
+TEST(VersionPinTest, FluxChartVersionTables) {
+  struct FluxCase {
+    const char* version;
+    VersionPin pin;
+  };
+  const FluxCase cases[] = {
+      {"0.0.1", P::Exact},     // "exact match"
+      {"0.1.0", P::Exact},     // "should return a perfect match"
+      {"", P::Empty},          // "stable version": the latest, 1.0.0
+      {"*", P::Wildcard},      // "stable version (asterisk)"
+      {"<1.0.0", P::Range},    // "semver range": 0.2.0
+      {">2.0.0", P::Range},    // "unfulfilled range"
+      {">=0.1.5", P::Range},   // "should return latest stable version (semver range)"
+      {"0.2.x", P::Wildcard},  // "should return 0.2.0 (semver range)"
+      {"0.*", P::Wildcard},    // "should return 0.10.0"
+  };
+  for (const FluxCase& c : cases) {
+    EXPECT_EQ(classify_version(F::HelmChartVersion, c.version).pin, c.pin) << c.version;
+  }
+}
+
 // Masterminds/semver v3.4.0 (the version argo-cd's go.mod names) version_test.go,
 // TestNewVersion "With loose NewVersion": whether NewVersion accepts each string. Accepted means
 // an exact tag for Argo CD git and OCI sources. The two cases with a leading "\n" are left out:
