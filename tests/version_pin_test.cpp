@@ -404,8 +404,8 @@ TEST(VersionPinTest, DesignListIsUnpinned) {
 
 TEST(VersionPinTest, ReasonsStayPrintableAndBounded) {
   const std::string hostile = std::string("\x01\"quoted\"\x7f") + std::string(500, 'z');
-  for (const VersionField field :
-       {F::HelmChartVersion, F::GitRevision, F::OciTag, F::OciSemver, F::OciDigest}) {
+  for (const VersionField field : {F::HelmChartVersion, F::GitRevision, F::OciRevision, F::OciTag,
+                                   F::OciSemver, F::OciDigest}) {
     const VersionPinResult result = classify_version(field, hostile);
     EXPECT_EQ(result.pin, P::Invalid) << version_field_name(field);
     EXPECT_LT(result.reason.size(), 300u) << result.reason;
@@ -417,12 +417,12 @@ TEST(VersionPinTest, ReasonsStayPrintableAndBounded) {
 
 TEST(VersionPinTest, NeverCrashesOnPrefixesOfTrickyInput) {
   // Every prefix of a few dense constraints parses or is reported, without reading past the end.
-  for (const std::string& text :
-       {std::string(">= 1.2.3-rc.1+b.2, <2 || 1.0 - 2.x || ~>v3.*-0"),
-        std::string("refs/tags/v1.2.3"), std::string("sha256:" + kSha256)}) {
+  for (const std::string& text : {std::string(">= 1.2.3-rc.1+b.2, <2 || 1.0 - 2.x || ~>v3.*-0"),
+                                  std::string("refs/tags/v1.2.3"), std::string("sha256:" + kSha256),
+                                  std::string("v2024.03-LTS-RC19+b.1@sha256:" + kSha256)}) {
     for (std::size_t n = 0; n <= text.size(); ++n) {
-      for (const VersionField field :
-           {F::HelmChartVersion, F::GitRevision, F::OciTag, F::OciSemver, F::OciDigest}) {
+      for (const VersionField field : {F::HelmChartVersion, F::GitRevision, F::OciRevision,
+                                       F::OciTag, F::OciSemver, F::OciDigest}) {
         const VersionPinResult result = classify_version(field, text.substr(0, n));
         EXPECT_FALSE(result.reason.empty());
       }
