@@ -101,25 +101,43 @@ const std::string kHelmFix = "Pin the exact chart version, e.g. targetRevision: 
 const std::string kSyncGit =
     "Every sync can deploy different code, so a production release is not reproducible.";
 const std::string kSyncHelm = "Every sync can install a different chart version";
+const std::string kOciFix = "Pin an exact version tag or a digest";
 
 INSTANTIATE_TEST_SUITE_P(
     ChartVersionsCases, ChartVersionsApplication,
     testing::Values(
-        // Git sources: tags and full SHAs pass.
+        // Git sources: tags and full SHAs pass. A value that parses as a version is the tag of
+        // exactly that name (argo-cd util/versions/tags.go MaxVersion), partial or not.
         RevisionCase{kGitSource, "1.8.2", {}}, RevisionCase{kGitSource, "v1.8.2", {}},
         RevisionCase{kGitSource, kSha, {}}, RevisionCase{kGitSource, "refs/tags/v1.8.2", {}},
+        RevisionCase{kGitSource, "v1.0", {}}, RevisionCase{kGitSource, "1.0", {}},
+        RevisionCase{kGitSource, "99.99", {}}, RevisionCase{kGitSource, "2024.03-LTS-RC19", {}},
+        // A tag ref is a tag, whatever its name.
+        RevisionCase{kGitSource, "refs/tags/release-1.0", {}},
+        // A short name may be a branch or a tag: say how to write it if it is a tag.
+        RevisionCase{kGitSource,
+                     "release-1.0",
+                     {"spec.source.targetRevision \"release-1.0\" is a branch name, or a tag "
+                      "whose name is not a version: a branch follows new commits. " +
+                          kSyncGit,
+                      "If \"release-1.0\" is a tag, write targetRevision: "
+                      "\"refs/tags/release-1.0\"; otherwise pin a tag or a full commit SHA, e.g. "
+                      "targetRevision: v1.8.2."}},
         RevisionCase{kGitSource,
                      "HEAD",
                      {"spec.source.targetRevision \"HEAD\" follows the latest commit. " + kSyncGit,
                       kGitFix}},
-        RevisionCase{kGitSource, "main", {"\"main\" is a branch name", kSyncGit, kGitFix}},
+        RevisionCase{kGitSource,
+                     "main",
+                     {"\"main\" is a branch name", kSyncGit, "If \"main\" is a tag, write"}},
         RevisionCase{kGitSource, "refs/heads/release", {"is a branch", kGitFix}},
+        RevisionCase{kGitSource, "refs/heads/release-1.0", {"is a branch", kGitFix}},
         RevisionCase{kGitSource, "*", {"\"*\" is a wildcard", kGitFix}},
         RevisionCase{kGitSource, ">=1.2", {"\">=1.2\" is a semver range", kGitFix}},
         RevisionCase{kGitSource, "~1.2", {"\"~1.2\" is a semver range (tilde)"}},
         RevisionCase{kGitSource, "^1.2", {"\"^1.2\" is a semver range (caret)"}},
         RevisionCase{kGitSource, "1.x", {"\"1.x\" is a wildcard"}},
-        RevisionCase{kGitSource, "v1.2", {"\"v1.2\" is a partial version"}},
+        RevisionCase{kGitSource, "1.2.x", {"\"1.2.x\" is a wildcard", kGitFix}},
         RevisionCase{kGitSource,
                      "",
                      {"spec.source.targetRevision is empty: Argo CD then uses HEAD, which "
@@ -146,6 +164,14 @@ INSTANTIATE_TEST_SUITE_P(
         RevisionCase{kHelmSource, "^1.2", {"(caret)", kHelmFix}},
         RevisionCase{kHelmSource, "1.x", {"wildcard", kHelmFix}},
         RevisionCase{kHelmSource, "1.2", {"partial version", kHelmFix}},
+        // Helm reads a partial version as a range; the message quotes it as written.
+        RevisionCase{kHelmSource,
+                     "2024.03",
+                     {"spec.source.targetRevision \"2024.03\" is a partial version, read as the "
+                      "range 2024.03.x: it follows new patch releases. " +
+                          kSyncHelm,
+                      kHelmFix}},
+        RevisionCase{kHelmSource, "v1.0", {"\"v1.0\" is a partial version", kHelmFix}},
         RevisionCase{kHelmSource, "HEAD", {"\"HEAD\" is not a valid chart version", kHelmFix}},
         RevisionCase{kHelmSource, kSha, {"not a valid chart version", kHelmFix}},
         RevisionCase{kHelmSource,
@@ -160,6 +186,7 @@ INSTANTIATE_TEST_SUITE_P(
             {"targetRevision is not set: Argo CD then uses the latest chart version", kHelmFix}},
         // OCI sources without chart: a version, a constraint, a tag or a digest.
         RevisionCase{kOciSource, "1.8.2", {}}, RevisionCase{kOciSource, "sha256:" + kSha256, {}},
+        RevisionCase{kOciSource, "1.2", {}}, RevisionCase{kOciSource, "v1.0", {}},
         RevisionCase{kOciSource, "1.8.2@sha256:" + kSha256, {}},
         RevisionCase{kOciSource, "latest", {"\"latest\" is moved to every new push", "digest"}},
         RevisionCase{kOciSource,
@@ -167,14 +194,121 @@ INSTANTIATE_TEST_SUITE_P(
                      {"(caret)", "Every sync can deploy different content",
                       "Pin an exact version tag or a digest"}},
         RevisionCase{kOciSource, "sha256:abc", {"is not a valid digest"}},
-        RevisionCase{kOciSource, nullptr, {"is not set: Argo CD then uses the latest version"}}));
+        RevisionCase{kOciSource,
+                     nullptr,
+                     {"spec.source.targetRevision is not set: an OCI source needs a tag or a "
+                      "digest",
+                      kOciFix}}));
 
-TEST(ChartVersionsApplication, HelmChartFromOciRegistry) {
-  // chart set on an oci:// repoURL: still a Helm chart source.
-  const std::string source = "{repoURL: \"oci://ghcr.io/acme/charts\", chart: em-runtime}";
-  EXPECT_TRUE(check(application(source, "1.8.2")).empty());
-  expect_one(application(source, "latest"), "spec.source.targetRevision",
-             {"not a valid chart version", kHelmFix});
+TEST(ChartVersionsApplication, SourceKindFollowsArgoCd) {
+  // argo-cd reposerver/repository/repository.go runRepoOperation: IsOCI (repoURL oci://) is
+  // decided before IsHelm (chart set), so an oci:// repoURL is an OCI source even with a chart.
+  const std::string oci_chart = "{repoURL: \"oci://ghcr.io/acme/charts\", chart: em-runtime}";
+  EXPECT_TRUE(check(application(oci_chart, "1.8.2")).empty());
+  EXPECT_TRUE(check(application(oci_chart, "1.2")).empty());  // one tag, not a range
+  expect_one(application(oci_chart, "latest"), "spec.source.targetRevision",
+             {"\"latest\" is moved to every new push", kOciFix});
+  // A Helm chart in an OCI registry without the scheme (argo-cd docs/user-guide/helm.md:
+  // "repoURL: registry-1.docker.io/bitnamicharts  # note: the oci:// syntax is not included.")
+  // is a Helm source: `helm pull --version 1.2` reads 1.2 as a range.
+  const std::string helm_oci = "{repoURL: registry-1.docker.io/bitnamicharts, chart: nginx}";
+  EXPECT_TRUE(check(application(helm_oci, "15.9.0")).empty());
+  expect_one(application(helm_oci, "15.9"), "spec.source.targetRevision",
+             {"\"15.9\" is a partial version, read as the range 15.9.x", kHelmFix});
+  // argo-cd docs/user-guide/oci.md examples: an image and an OCI Helm chart, both `path: .`.
+  EXPECT_TRUE(check(application("{path: ., repoURL: "
+                                "\"oci://registry-1.docker.io/some-user/my-custom-image\"}",
+                                "1.16.1"))
+                  .empty());
+  EXPECT_TRUE(
+      check(application("{path: ., repoURL: \"oci://registry-1.docker.io/bitnamicharts/nginx\"}",
+                        "15.9.0"))
+          .empty());
+  // An empty chart is no chart.
+  expect_one(application("{repoURL: \"https://git.example.com/x.git\", chart: \"\"}", "1.x"),
+             "spec.source.targetRevision", {"\"1.x\" is a wildcard", kGitFix});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Argo CD source hydrator.
+
+// An Application with spec.sourceHydrator from argo-cd docs/user-guide/source-hydrator.md (its
+// drySource floats on HEAD there), with the drySource revision set from `revision`.
+json hydrated_application(const json& revision) {
+  json obj = object(R"(apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: my-app
+spec:
+  sourceHydrator:
+    drySource:
+      repoURL: https://github.com/argoproj/argocd-example-apps
+      path: helm-guestbook
+    syncSource:
+      targetBranch: environments/dev
+      path: helm-guestbook
+)");
+  if (!revision.is_null()) obj["spec"]["sourceHydrator"]["drySource"]["targetRevision"] = revision;
+  return obj;
+}
+
+TEST(ChartVersionsSourceHydrator, DrySourceIsASource) {
+  const std::string path = "spec.sourceHydrator.drySource.targetRevision";
+  expect_one(hydrated_application("HEAD"), path,
+             {path + " \"HEAD\" follows the latest commit. " + kSyncGit, kGitFix});
+  expect_one(hydrated_application(nullptr), path,
+             {path + " is not set: Argo CD then uses HEAD", kGitFix});
+  expect_one(hydrated_application("main"), path, {"\"main\" is a branch name"});
+  expect_one(hydrated_application("^1.2"), path, {"\"^1.2\" is a semver range (caret)"});
+  EXPECT_TRUE(check(hydrated_application("v1.8.2")).empty());
+  EXPECT_TRUE(check(hydrated_application("v1.8")).empty());
+  EXPECT_TRUE(check(hydrated_application(kSha)).empty());
+  EXPECT_TRUE(check(hydrated_application("refs/tags/release-1.0")).empty());
+
+  // With a hydrator, Argo CD ignores spec.source and spec.sources (types.go GetSources), and the
+  // sync branch is written by Argo CD from the dry source.
+  json ignored = hydrated_application("v1.8.2");
+  ignored["spec"]["source"] =
+      object("{repoURL: \"https://x.example.com/a.git\", targetRevision: HEAD}");
+  ignored["spec"]["sources"] =
+      json::array({object("{repoURL: \"https://x.example.com/b.git\", targetRevision: main}")});
+  EXPECT_TRUE(check(ignored).empty());
+
+  // An OCI dry source follows the OCI grammar.
+  json oci = hydrated_application("latest");
+  oci["spec"]["sourceHydrator"]["drySource"]["repoURL"] = "oci://ghcr.io/acme/manifests";
+  expect_one(oci, path, {"\"latest\" is moved to every new push", kOciFix});
+
+  // Malformed hydrators are schema errors for the API server, not pin findings.
+  EXPECT_TRUE(check(object(R"(apiVersion: argoproj.io/v1alpha1
+kind: Application
+spec: {sourceHydrator: {syncSource: {targetBranch: env/dev}}}
+)"))
+                  .empty());
+}
+
+TEST(ChartVersionsSourceHydrator, ApplicationSetTemplate) {
+  const json appset = object(R"(apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {name: envs, namespace: argocd}
+spec:
+  goTemplate: true
+  generators: [{list: {elements: [{env: dev}, {env: prod}]}}]
+  template:
+    metadata: {name: "my-app-{{.env}}"}
+    spec:
+      project: default
+      sourceHydrator:
+        drySource: {repoURL: "https://github.com/acme/config", path: app, targetRevision: HEAD}
+        syncSource: {targetBranch: "environments/{{.env}}", path: app}
+      destination: {server: "https://kubernetes.default.svc", namespace: "{{.env}}"}
+)");
+  expect_one(appset, "spec.template.spec.sourceHydrator.drySource.targetRevision",
+             {"\"HEAD\" follows the latest commit", kGitFix});
+  json templated = appset;
+  templated["spec"]["template"]["spec"]["sourceHydrator"]["drySource"]["targetRevision"] =
+      "{{.revision}}";
+  EXPECT_TRUE(check(templated).empty());
 }
 
 TEST(ChartVersionsApplication, MultiSource) {
@@ -255,7 +389,8 @@ spec:
       destination: {server: "{{server}}", namespace: production}
 )");
   expect_one(single, "spec.template.spec.source.targetRevision",
-             {"spec.template.spec.source.targetRevision \"main\" is a branch name", kGitFix});
+             {"spec.template.spec.source.targetRevision \"main\" is a branch name",
+              "If \"main\" is a tag, write targetRevision: \"refs/tags/main\""});
 
   const json multi = object(R"(apiVersion: argoproj.io/v1alpha1
 kind: ApplicationSet

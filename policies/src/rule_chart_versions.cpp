@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "emguard/ascii.hpp"
 #include "emguard/text.hpp"
 #include "emguard/version_pin.hpp"
 #include "json_access.hpp"
@@ -68,41 +69,45 @@ std::string unpinned_message(const std::string& path, const VersionPinResult& re
 
 enum class ArgoSourceKind { Git, Helm, Oci };
 
+// As Argo CD's repo-server decides (reposerver/repository/repository.go, runRepoOperation and
+// ResolveRevision: `switch { case source.IsOCI(): ... case source.IsHelm(): ... default: git }`;
+// pkg/apis/application/v1alpha1/types.go: IsOCI is a repoURL starting with "oci://", IsHelm a
+// non-empty `chart`). So an oci:// repoURL is an OCI source even with `chart` set, and a Helm
+// chart in an OCI registry written without the scheme (`repoURL: ghcr.io/acme/charts`,
+// `chart: x`) is a Helm source. The source hydrator's drySource has no `chart` field.
+ArgoSourceKind argo_source_kind(const json& source) {
+  if (starts_with(string_member(source, "repoURL"), "oci://")) return ArgoSourceKind::Oci;
+  if (const json* chart = member(source, "chart");
+      chart != nullptr && !(chart->is_string() && chart->get_ref<const std::string&>().empty())) {
+    return ArgoSourceKind::Helm;
+  }
+  return ArgoSourceKind::Git;
+}
+
 constexpr std::string_view kGitFix =
-    "Pin a tag or a full commit SHA, e.g. targetRevision: v1.8.2 (for a Helm chart: the exact "
-    "chart version, e.g. 1.8.2).";
+    "Pin a tag or a full commit SHA, e.g. targetRevision: v1.8.2, or refs/tags/<name> for a tag "
+    "whose name is not a version.";
 constexpr std::string_view kHelmFix = "Pin the exact chart version, e.g. targetRevision: 1.8.2.";
 constexpr std::string_view kOciFix =
     "Pin an exact version tag or a digest, e.g. targetRevision: 1.8.2 or targetRevision: "
     "sha256:<64 hex digits>.";
 
-// An OCI source without `chart` (Argo CD 3.1+) takes "the desired image tag or digest" and,
-// like Helm, resolves semver constraints over the tags. We classify it with the Helm chart
-// version grammar, which decides exact versions and every range form; a digest (alone or after
-// "tag@") is classified as a digest; and a value that is no semver at all is a plain OCI tag,
-// so "latest" is reported as moving rather than as "not a valid chart version".
-VersionPinResult classify_oci_revision(std::string_view value) {
-  if (const std::size_t at = value.find('@'); at != std::string_view::npos) {
-    return classify_version(VersionField::OciDigest, value.substr(at + 1));
-  }
-  if (value.find(':') != std::string_view::npos) {
-    return classify_version(VersionField::OciDigest, value);
-  }
-  VersionPinResult result = classify_version(VersionField::HelmChartVersion, value);
-  if (result.pin != VersionPin::Invalid) return result;
-  VersionPinResult tag = classify_version(VersionField::OciTag, value);
-  return tag.pin == VersionPin::Invalid ? result : tag;
+// A short name such as "release-1.0" is looked up among branches and tags alike (lsRemote
+// compares it with each ref's short name), so the manifest cannot say which it is; written as
+// refs/tags/<name> it can only be the tag.
+bool is_short_ref_name(std::string_view value) {
+  return value != "HEAD" && !starts_with(value, "refs/");
 }
 
-void check_argo_source(const json& source, const std::string& path, bool templated,
-                       std::vector<Finding>& findings) {
-  ArgoSourceKind kind = ArgoSourceKind::Git;
-  if (const json* chart = member(source, "chart");
-      chart != nullptr && !(chart->is_string() && chart->get_ref<const std::string&>().empty())) {
-    kind = ArgoSourceKind::Helm;
-  } else if (starts_with(string_member(source, "repoURL"), "oci://")) {
-    kind = ArgoSourceKind::Oci;
-  }
+std::string short_ref_fix(std::string_view value) {
+  const std::string tag_ref = "refs/tags/" + std::string(value);
+  return "If " + quoted(value) + " is a tag, write targetRevision: " + quoted(tag_ref) +
+         "; otherwise pin a tag or a full commit SHA, e.g. targetRevision: v1.8.2.";
+}
+
+// One Argo CD source at `path` (spec.source, spec.sources[i] or sourceHydrator.drySource).
+void check_argo_source(const json& source, const std::string& path, ArgoSourceKind kind,
+                       bool templated, std::vector<Finding>& findings) {
   const std::string revision_path = field_path(path, "targetRevision");
   const std::string_view fix = kind == ArgoSourceKind::Git    ? kGitFix
                                : kind == ArgoSourceKind::Helm ? kHelmFix
@@ -126,32 +131,62 @@ void check_argo_source(const json& source, const std::string& path, bool templat
   // here. The generated Applications are checked themselves at admission.
   if (templated && value.find("{{") != std::string::npos) return;
 
-  VersionPinResult result =
-      kind == ArgoSourceKind::Git    ? classify_version(VersionField::GitRevision, value)
-      : kind == ArgoSourceKind::Helm ? classify_version(VersionField::HelmChartVersion, value)
-                                     : classify_oci_revision(value);
+  const VersionPinResult result =
+      classify_version(kind == ArgoSourceKind::Git    ? VersionField::GitRevision
+                       : kind == ArgoSourceKind::Helm ? VersionField::HelmChartVersion
+                                                      : VersionField::OciRevision,
+                       value);
   if (is_pinned(result.pin)) return;
   if (result.pin == VersionPin::Empty) {
     // The classifier's reason for "" is about an empty string; say what Argo CD does instead.
     const std::string what = revision == nullptr ? " is not set" : " is empty";
+    if (kind == ArgoSourceKind::Oci) {
+      // oras cannot resolve an empty reference and "" is no constraint (util/oci/client.go).
+      findings.push_back({revision_path,
+                          revision_path + what +
+                              ": an OCI source needs a tag or a digest, and Argo CD cannot "
+                              "resolve an empty one, so the Application does not sync. " +
+                              std::string(fix),
+                          {}});
+      return;
+    }
     const std::string_view defaults_to =
         kind == ArgoSourceKind::Git ? ": Argo CD then uses HEAD, which follows the latest commit. "
-        : kind == ArgoSourceKind::Helm ? ": Argo CD then uses the latest chart version. "
-                                       : ": Argo CD then uses the latest version. ";
+                                    : ": Argo CD then uses the latest chart version. ";
     findings.push_back(
         {revision_path,
          revision_path + what + std::string(defaults_to) + consequence + ". " + std::string(fix),
          {}});
     return;
   }
+  const std::string trimmed(ascii::trim(value));
+  const std::string specific_fix =
+      kind == ArgoSourceKind::Git && result.pin == VersionPin::Branch && is_short_ref_name(trimmed)
+          ? short_ref_fix(trimmed)
+          : std::string(fix);
   findings.push_back(
-      {revision_path, unpinned_message(revision_path, result, consequence, fix), {}});
+      {revision_path, unpinned_message(revision_path, result, consequence, specific_fix), {}});
 }
 
 // `spec` is an Application spec at `path` ("spec", or "spec.template.spec" in an
 // ApplicationSet).
 void check_argo_spec(const json& spec, const std::string& path, bool templated,
                      std::vector<Finding>& findings) {
+  // With a source hydrator, Argo CD renders drySource and syncs what it committed to
+  // syncSource.targetBranch, ignoring spec.source and spec.sources (types.go GetSources and
+  // HasMultipleSources). The dry source is what must be pinned; the sync branch is written by
+  // Argo CD from it.
+  if (const json* hydrator = object_member(spec, "sourceHydrator")) {
+    const std::string hydrator_path = field_path(path, "sourceHydrator");
+    const json* dry_source = object_member(*hydrator, "drySource");
+    if (dry_source == nullptr) return;  // a schema error, reported by the API server
+    const ArgoSourceKind kind = starts_with(string_member(*dry_source, "repoURL"), "oci://")
+                                    ? ArgoSourceKind::Oci
+                                    : ArgoSourceKind::Git;
+    check_argo_source(*dry_source, field_path(hydrator_path, "drySource"), kind, templated,
+                      findings);
+    return;
+  }
   // Argo CD ignores spec.source once spec.sources has entries (HasMultipleSources), so only the
   // sources that take effect are checked.
   if (const json* sources = member(spec, "sources");
@@ -160,12 +195,14 @@ void check_argo_spec(const json& spec, const std::string& path, bool templated,
     for (std::size_t i = 0; i < sources->size(); ++i) {
       const json& source = (*sources)[i];
       if (!source.is_object()) continue;  // a schema error, reported by the API server
-      check_argo_source(source, field_path(sources_path, i), templated, findings);
+      check_argo_source(source, field_path(sources_path, i), argo_source_kind(source), templated,
+                        findings);
     }
     return;
   }
   if (const json* source = object_member(spec, "source")) {
-    check_argo_source(*source, field_path(path, "source"), templated, findings);
+    check_argo_source(*source, field_path(path, "source"), argo_source_kind(*source), templated,
+                      findings);
   }
 }
 

@@ -30,10 +30,21 @@
 //    any release. Only a full X.Y.Z with no operator or "=" matches one version.
 //  * "~1.2.3" / "~1.2" allow new patch releases, "~1" new minor releases; "^1.2.3" allows new
 //    minor releases, "^0.2.3" new patch releases, "^0.0.3" only 0.0.3.
-// Argo CD's git client (util/git/client.go lsRemote) takes a 40-hex revision as a commit SHA,
-// then tries the revision as a semver constraint over tags (so "v1.2" is the range 1.2.x, and
-// "v1.2.3" is exactly tag v1.2.3/1.2.3), then ref names (HEAD, branches, tags), and finally
-// treats 7..40 hex characters as a truncated commit SHA. Empty means HEAD.
+// A single version is told from a constraint as Argo CD tells it (argoproj/argo-cd
+// util/versions/tags.go, MaxVersion and IsConstraint): a value that semver.NewVersion accepts is
+// "just a pin" of the tag of exactly that name, before any constraint parsing. NewVersion is
+// loose (v3.4.0 version.go, coerceNewVersion, the default): an optional 'v', one to three
+// numbers (leading zeros allowed: "2024.03"), an optional "-prerelease" and "+metadata". So
+// "1.0", "v1" and "2024.03-LTS-RC19" are exact tags for a git or OCI source, while Helm
+// (`helm pull --version`, pkg/registry GetTagMatchingVersionOrConstraint and repo IndexFile.Get)
+// and Flux (source-controller internal/helm/repository, getLastMatchingVersionOrConstraint) pass
+// the same "1.0" to NewConstraint, where it is the range 1.0.x.
+// Argo CD's git client (util/git/client.go lsRemote) takes 40 hex characters as a commit SHA,
+// then runs MaxVersion (a version stays as written; a constraint picks the highest matching
+// tag), then matches ref names (HEAD, refs/heads/..., refs/tags/..., or a short branch or tag
+// name), and finally takes 7 or more hex characters as a truncated commit SHA. Empty means HEAD.
+// Its OCI client (util/oci/client.go resolveRevision) resolves the value as a tag or digest
+// first and reads it as a constraint only when that fails and IsConstraint says it is one.
 
 namespace emguard {
 namespace {
@@ -68,6 +79,7 @@ bool all_of(std::string_view text, bool (*predicate)(char)) {
 
 struct Term {
   std::string_view op;      // as written: "", "=", "!=", ">", ... ; "-" for a hyphen range
+  std::string_view core;    // the numbers as written, with a leading 'v': "v1.2", "2024.03"
   int segments = 0;         // 1..3 segments written
   int wildcard_at = -1;     // index of the first wildcard segment, -1 for none
   std::uint64_t major = 0;  // 0 when wildcard
@@ -171,6 +183,7 @@ class ConstraintScanner {
   }
 
   std::optional<std::string> scan_version(Term& term) {
+    const std::size_t core_begin = pos_;
     if (pos_ < alt_.size() && alt_[pos_] == 'v') ++pos_;
     for (int segment = 0; segment < 3; ++segment) {
       if (segment > 0) {
@@ -205,6 +218,7 @@ class ConstraintScanner {
       }
       term.segments = segment + 1;
     }
+    term.core = alt_.substr(core_begin, pos_ - core_begin);
     if (pos_ < alt_.size() && alt_[pos_] == '-') {
       ++pos_;
       if (auto error = scan_identifiers("prerelease", true)) return error;
@@ -254,12 +268,9 @@ class ConstraintScanner {
   std::size_t pos_ = 0;
 };
 
-// "1.2.x"-style spelling of what a dirty version stands for.
-std::string dirty_spelling(const Term& term) {
-  if (term.wildcard_at == 0) return "*";
-  if (term.wildcard_at == 1 || term.segments == 1) return std::to_string(term.major) + ".x";
-  return std::to_string(term.major) + "." + std::to_string(term.minor) + ".x";
-}
+// The range a partial version (no wildcard, fewer than three numbers) stands for, spelled from
+// the numbers as written: "1.2" -> "1.2.x", "2024.03" -> "2024.03.x" (not "2024.3.x").
+std::string partial_range_spelling(const Term& term) { return std::string(term.core) + ".x"; }
 
 // What a dirty "=" version follows.
 std::string_view dirty_follows(const Term& term) {
@@ -291,7 +302,8 @@ VersionPinResult classify_constraint(const ConstraintSummary& summary, const std
       return {VersionPin::Wildcard, shown + " is a wildcard: " + std::string(dirty_follows(term))};
     }
     return {VersionPin::Range, shown + " is a partial version, read as the range " +
-                                   dirty_spelling(term) + ": " + std::string(dirty_follows(term))};
+                                   partial_range_spelling(term) + ": " +
+                                   std::string(dirty_follows(term))};
   }
   const std::string prefix = shown + " is a semver range (";
   if (op == "~" || op == "~>") {
@@ -376,16 +388,67 @@ std::optional<std::string> git_ref_error(std::string_view ref) {
   return std::nullopt;
 }
 
-// True when a tag name parses as one full version (NewVersion-style, optional 'v').
-bool is_exact_version(std::string_view text) {
-  ConstraintSummary summary;
-  if (text.empty() || text.front() == '=' || text.front() == '<' || text.front() == '>' ||
-      text.front() == '~' || text.front() == '^' || text.front() == '!') {
-    return false;
+// Dot-separated, non-empty [0-9A-Za-z-] identifiers filling all of `text`; with
+// `numeric_rules`, an all-digit identifier has no leading zero (validatePrerelease).
+bool are_identifiers(std::string_view text, bool numeric_rules) {
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = text.find('.', start);
+    const std::size_t end = dot == std::string_view::npos ? text.size() : dot;
+    const std::string_view identifier = text.substr(start, end - start);
+    if (identifier.empty() || !all_of(identifier, is_identifier_char)) return false;
+    if (numeric_rules && identifier.size() > 1 && identifier[0] == '0' &&
+        all_of(identifier, ascii::is_digit)) {
+      return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
   }
-  if (ConstraintScanner(text).scan(summary)) return false;
-  return summary.alternatives == 1 && summary.terms == 1 && !summary.hyphen &&
-         !summary.first.dirty();
+}
+
+// True when Masterminds/semver v3's NewVersion accepts `text` (its default, coerceNewVersion):
+// ^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-ident(\.ident)*)?(\+ident(\.ident)*)?$ with every number
+// fitting in 64 bits. The three parts are told apart by their first character ('.', '-', '+'),
+// so the first way to split the text is the only one.
+bool is_semver_version(std::string_view text) {
+  std::size_t pos = 0;
+  if (pos < text.size() && text[pos] == 'v') ++pos;
+  for (int segment = 0; segment < 3; ++segment) {
+    if (segment > 0) {
+      if (pos + 1 >= text.size() || text[pos] != '.' || !ascii::is_digit(text[pos + 1])) break;
+      ++pos;
+    }
+    if (pos == text.size() || !ascii::is_digit(text[pos])) return false;
+    std::uint64_t number = 0;
+    while (pos < text.size() && ascii::is_digit(text[pos])) {
+      const auto digit = static_cast<std::uint64_t>(text[pos] - '0');
+      if (number > (UINT64_MAX - digit) / 10) return false;  // strconv.ParseUint fails
+      number = number * 10 + digit;
+      ++pos;
+    }
+  }
+  std::string_view rest = text.substr(pos);
+  std::string_view metadata;
+  if (const std::size_t plus = rest.find('+'); plus != std::string_view::npos) {
+    metadata = rest.substr(plus + 1);
+    rest = rest.substr(0, plus);
+    if (!are_identifiers(metadata, false)) return false;
+  }
+  if (rest.empty()) return true;
+  return rest.front() == '-' && are_identifiers(rest.substr(1), true);
+}
+
+constexpr std::string_view kRefsPrefix = "refs/";
+constexpr std::string_view kHeadsPrefix = "refs/heads/";
+constexpr std::string_view kTagsPrefix = "refs/tags/";
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+// A value of Argo CD's git or OCI client that NewVersion accepts: one tag, named as written.
+VersionPinResult exact_version_tag(const std::string& shown) {
+  return {VersionPin::Exact, shown + " is an exact version tag"};
 }
 
 VersionPinResult classify_git_revision(std::string_view value) {
@@ -398,37 +461,35 @@ VersionPinResult classify_git_revision(std::string_view value) {
     if (value.size() == kFullShaLength) return {VersionPin::Exact, shown + " is a commit SHA"};
     return {VersionPin::Exact, shown + " is a short commit SHA"};
   }
-  if (value == "HEAD") return {VersionPin::Branch, shown + " follows the latest commit"};
-  constexpr std::string_view kHeads = "refs/heads/";
-  constexpr std::string_view kTags = "refs/tags/";
-  if (value.substr(0, kHeads.size()) == kHeads) {
-    if (auto error = git_ref_error(value)) {
-      return {VersionPin::Invalid, shown + " is not a valid git ref name: " + *error};
-    }
-    return {VersionPin::Branch, shown + " is a branch: it follows new commits"};
-  }
-  if (value.substr(0, kTags.size()) == kTags) {
-    if (auto error = git_ref_error(value)) {
-      return {VersionPin::Invalid, shown + " is not a valid git ref name: " + *error};
-    }
-    if (is_exact_version(value.substr(kTags.size()))) {
-      return {VersionPin::Exact, shown + " is an exact version tag"};
-    }
-    return {VersionPin::Branch,
-            shown + " is a tag that does not name a version: such tags are moved to new commits"};
-  }
+  if (is_semver_version(value)) return exact_version_tag(shown);
   ConstraintSummary summary;
   if (!ConstraintScanner(value).scan(summary)) {
     VersionPinResult result = classify_constraint(summary, shown);
-    if (result.pin == VersionPin::Exact) result.reason = shown + " is an exact version tag";
+    // "=1.2.3" picks the one tag equal to 1.2.3 (v1.2.3 or 1.2.3).
+    if (result.pin == VersionPin::Exact) result.reason = shown + " names one exact version tag";
     return result;
   }
+  if (value == "HEAD") return {VersionPin::Branch, shown + " follows the latest commit"};
   if (auto error = git_ref_error(value)) {
-    return {VersionPin::Invalid,
-            shown + " is neither a semver constraint nor a valid git ref name: " + *error};
+    return {
+        VersionPin::Invalid,
+        shown + " is neither a version, a semver constraint nor a valid git ref name: " + *error};
   }
-  return {VersionPin::Branch,
-          shown + " is a branch name (or another ref that moves): it follows new commits"};
+  if (starts_with(value, kHeadsPrefix)) {
+    return {VersionPin::Branch, shown + " is a branch: it follows new commits"};
+  }
+  if (starts_with(value, kTagsPrefix) && value.size() > kTagsPrefix.size()) {
+    return {VersionPin::Exact, shown + " is a tag"};
+  }
+  if (starts_with(value, kRefsPrefix)) {
+    return {VersionPin::Branch,
+            shown +
+                " is a ref that is neither a branch nor a tag (such as a pull request "
+                "head): it moves to new commits"};
+  }
+  return {VersionPin::Branch, shown +
+                                  " is a branch name, or a tag whose name is not a version: a "
+                                  "branch follows new commits"};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -447,27 +508,58 @@ VersionPinResult classify_oci_digest(std::string_view value) {
   return {VersionPin::Digest, shown + " is a content digest"};
 }
 
+// Why a non-empty `tag` breaks tag := [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}, if it does.
+std::optional<std::string> oci_tag_error(std::string_view tag) {
+  if (tag.size() > kMaxOciTagLength) {
+    return "it is longer than " + std::to_string(kMaxOciTagLength) + " characters";
+  }
+  for (std::size_t i = 0; i < tag.size(); ++i) {
+    const char c = tag[i];
+    const bool word = ascii::is_alnum(c) || c == '_';
+    if (!word && (i == 0 || (c != '.' && c != '-'))) {
+      return quoted_char(c) + (i == 0 ? " cannot start a tag" : " is not allowed in a tag");
+    }
+  }
+  return std::nullopt;
+}
+
 VersionPinResult classify_oci_tag(std::string_view value) {
   const std::string shown = quoted(value);
   if (value.empty()) return {VersionPin::Empty, "an empty tag means \"latest\""};
-  // tag := [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
-  if (value.size() > kMaxOciTagLength) {
-    return {VersionPin::Invalid, shown + " is not a valid tag: it is longer than " +
-                                     std::to_string(kMaxOciTagLength) + " characters"};
-  }
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    const char c = value[i];
-    const bool word = ascii::is_alnum(c) || c == '_';
-    if (!word && (i == 0 || (c != '.' && c != '-'))) {
-      return {VersionPin::Invalid,
-              shown + " is not a valid tag: " + quoted_char(c) +
-                  (i == 0 ? " cannot start a tag" : " is not allowed in a tag")};
-    }
+  if (auto error = oci_tag_error(value)) {
+    return {VersionPin::Invalid, shown + " is not a valid tag: " + *error};
   }
   if (ascii::equals_ignoring_case(value, "latest")) {
     return {VersionPin::Branch, shown + " is moved to every new push"};
   }
   return {VersionPin::Exact, shown + " is a fixed tag"};
+}
+
+// Argo CD OCI source (Argo CD 3.1+, docs/user-guide/oci.md: "the desired image tag or digest").
+// oras resolves "tag@digest" by its digest. A value NewVersion accepts is one tag (IsConstraint
+// is false), a constraint is resolved over the tags, and anything else is a plain tag, so
+// "latest" is reported as moving rather than as "not a valid constraint".
+VersionPinResult classify_oci_revision(std::string_view value) {
+  if (value.empty()) return {VersionPin::Empty, "an empty targetRevision names no tag or digest"};
+  if (const std::size_t at = value.find('@'); at != std::string_view::npos) {
+    return classify_oci_digest(value.substr(at + 1));
+  }
+  if (value.find(':') != std::string_view::npos) return classify_oci_digest(value);
+  if (is_semver_version(value)) return exact_version_tag(quoted(value));
+  ConstraintSummary summary;
+  if (!ConstraintScanner(value).scan(summary)) {
+    VersionPinResult result = classify_constraint(summary, quoted(value));
+    if (result.pin == VersionPin::Exact) {
+      result.reason = quoted(value) + " names one exact version tag";
+    }
+    return result;
+  }
+  if (auto error = oci_tag_error(value)) {
+    return {
+        VersionPin::Invalid,
+        quoted(value) + " is neither a version, a semver constraint nor a valid tag: " + *error};
+  }
+  return classify_oci_tag(value);
 }
 
 }  // namespace
@@ -482,6 +574,8 @@ VersionPinResult classify_version(VersionField field, std::string_view value) {
       return classify_semver(value, "chart version or semver constraint");
     case VersionField::GitRevision:
       return classify_git_revision(value);
+    case VersionField::OciRevision:
+      return classify_oci_revision(value);
     case VersionField::OciTag:
       return classify_oci_tag(value);
     case VersionField::OciSemver:
@@ -523,6 +617,8 @@ std::string_view version_field_name(VersionField field) {
       return "HelmChartVersion";
     case VersionField::GitRevision:
       return "GitRevision";
+    case VersionField::OciRevision:
+      return "OciRevision";
     case VersionField::OciTag:
       return "OciTag";
     case VersionField::OciSemver:

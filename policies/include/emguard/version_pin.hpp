@@ -21,12 +21,17 @@ enum class VersionPin {
 
 // Which field the value came from; each has its own grammar.
 enum class VersionField {
-  // Flux HelmRelease spec.chart.spec.version, or Argo CD targetRevision of a Helm source
-  // (`chart` set): a semver version or a Masterminds/semver constraint.
+  // Flux HelmRelease spec.chart.spec.version, or Argo CD targetRevision of a Helm repository
+  // source (`chart` set, repoURL not oci://): a semver version or a Masterminds/semver
+  // constraint. The value ends in `helm pull --version`, so a partial version ("1.2") is a range.
   HelmChartVersion,
-  // Argo CD targetRevision of a git source: a commit SHA, a tag, HEAD, a branch, or (as Argo CD
-  // tries first) a semver constraint over tags.
+  // Argo CD targetRevision of a git source (also the source hydrator's drySource): a commit SHA;
+  // a value that parses as a version ("v1.0", "1.0", "2024.03-LTS-RC19"), which names exactly
+  // the tag of that name; a semver constraint over tags; HEAD, a branch or a tag ref.
   GitRevision,
+  // Argo CD targetRevision of an OCI source (repoURL oci://): a digest, "tag@digest", a version
+  // (an exact tag, as for git), a semver constraint over tags, or any other tag.
+  OciRevision,
   // Flux OCIRepository spec.ref.tag, spec.ref.semver and spec.ref.digest.
   OciTag,
   OciSemver,
