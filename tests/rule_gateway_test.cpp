@@ -949,6 +949,16 @@ TEST(GatewayConsistency, MalformedShapesNeverThrow) {
       "'--hostname=', '-', '--=x', '--hostname']}]}}}\n",
       "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {template: 5}\n",
       "kind: 5\napiVersion: [1]\n",
+      // rules, filters and redirects of every wrong shape
+      "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+      "spec: {parentRefs: [{name: em-runtime-gateway}], rules: [1, {filters: x}, {filters: [1, "
+      "{type: RequestRedirect, requestRedirect: 5}, {type: RequestRedirect, requestRedirect: "
+      "{scheme: https, port: x, hostname: 5}}], backendRefs: x}]}\n",
+      "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+      "spec: {parentRefs: [{name: em-runtime-gateway}], rules: [{filters: [{type: "
+      "RequestRedirect, requestRedirect: {scheme: https, port: 99999999999999999999}}]}]}\n",
+      "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+      "spec: {parentRefs: [{name: em-runtime-gateway}], rules: x}\n",
   };
   std::vector<json> objects;
   for (const std::string& yaml : yamls) objects.push_back(object(yaml));
@@ -958,7 +968,8 @@ TEST(GatewayConsistency, MalformedShapesNeverThrow) {
   const std::vector<const json*> batch = pointers(objects);
   for (const json& obj : objects) {
     SCOPED_TRACE(obj.dump());
-    for (const std::string& declared : {kDeclared, kNothingDeclared, kSchemeOnly}) {
+    for (const std::string& declared :
+         {kDeclared, kNothingDeclared, kSchemeOnly, std::string("    scheme: http\n")}) {
       EXPECT_NO_THROW(check(obj, batch, declared));
       EXPECT_NO_THROW(check(obj, {}, declared));
     }
