@@ -13,6 +13,7 @@
 // The hostname, URL and origin logic lives in gateway.hpp; this file finds the fields and
 // explains. Every field is read defensively: a wrong JSON type is skipped or reported, never
 // thrown on.
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <set>
@@ -63,6 +64,11 @@ std::string listed(const std::vector<std::string>& items, std::string_view conju
     out += " " + std::string(conjunction) + " " + std::to_string(items.size() - shown) + " more";
   }
   return out;
+}
+
+// The noun that agrees with a count: "listener" for one, "listeners" for more.
+std::string_view agreeing(std::size_t count, std::string_view one, std::string_view many) {
+  return count == 1 ? one : many;
 }
 
 // --- JSON access: json_access.hpp; a port is at most 65535, which also keeps it in range.
@@ -139,9 +145,24 @@ struct ParentRef {
   std::optional<long long> port;
 };
 
+// A rule of spec.rules that answers every request it matches with a redirect to https.
+struct HttpsRedirect {
+  std::size_t rule = 0;
+  std::size_t filter = 0;
+  // The redirect keeps host, path and port (443): only the scheme changes. On an HTTPS listener
+  // such a rule sends https:// requests to themselves.
+  bool same_address = false;
+};
+
 struct RouteView {
   std::string namespace_;
   std::string name;
+  std::vector<HttpsRedirect> https_redirects;
+  // spec.rules is non-empty and every rule is an HttpsRedirect: over plain HTTP the route serves
+  // nothing but the way to https (the Gateway API's http-redirect examples). A route without
+  // rules gets the default rule (PathPrefix /, no backend), which is not a redirect.
+  bool redirect_only = false;
+  bool redirects_to_same_address = false;  // redirect_only, and every redirect keeps the address
   // String entries of spec.hostnames as written; intersect() ignores the invalid ones.
   std::vector<std::string> hostnames;
   bool restricted = false;         // spec.hostnames has at least one entry
@@ -166,8 +187,52 @@ bool names_gateway(const json& ref) {
   return kind_ok && group_ok;
 }
 
+// Whether `rule` redirects to https and serves nothing itself. Gateway API (apis/v1
+// httproute_types.go): a RequestRedirect must not be combined with backendRefs or URLRewrite.
+// Header modifiers only shape the redirect response; every other filter (URLRewrite,
+// RequestMirror, ExtensionRef, CORS, ...) passes the request on, so such a rule serves content.
+// Scheme values are an enum of the CRD ("http", "https"): anything else is not https.
+std::optional<HttpsRedirect> https_redirect(const json& rule, std::size_t index) {
+  if (!rule.is_object()) return std::nullopt;
+  const json* backends = member(rule, "backendRefs");
+  if (backends != nullptr && !(backends->is_array() && backends->empty())) return std::nullopt;
+  const json* filters = member(rule, "filters");
+  if (filters == nullptr || !filters->is_array()) return std::nullopt;
+  std::optional<HttpsRedirect> found;
+  for (std::size_t i = 0; i < filters->size(); ++i) {
+    const json& filter = (*filters)[i];
+    const std::string type = string_member(filter, "type");
+    if (type == "RequestHeaderModifier" || type == "ResponseHeaderModifier") continue;
+    if (type != "RequestRedirect") return std::nullopt;
+    const json* redirect = object_member(filter, "requestRedirect");
+    if (redirect == nullptr || string_member(*redirect, "scheme") != "https") return std::nullopt;
+    const json* port = member(*redirect, "port");
+    const bool same_port = port == nullptr || port_member(*redirect, "port") == 443;
+    const bool same_address = member(*redirect, "hostname") == nullptr &&
+                              member(*redirect, "path") == nullptr && same_port;
+    if (!found) found = HttpsRedirect{index, i, same_address};
+  }
+  return found;
+}
+
 RouteView view_route(const json& object) {
   RouteView view;
+  if (const json* rules = walk(object, "spec.rules");
+      rules != nullptr && rules->is_array() && !rules->empty()) {
+    bool all = true;
+    bool same_address = true;
+    for (std::size_t i = 0; i < rules->size(); ++i) {
+      const std::optional<HttpsRedirect> redirect = https_redirect((*rules)[i], i);
+      if (!redirect) {
+        all = false;
+        continue;
+      }
+      same_address = same_address && redirect->same_address;
+      view.https_redirects.push_back(*redirect);
+    }
+    view.redirect_only = all;
+    view.redirects_to_same_address = all && same_address;
+  }
   view.namespace_ = metadata_field(object, "namespace");
   view.name = metadata_field(object, "name");
   if (const json* hostnames = walk(object, "spec.hostnames");
@@ -367,6 +432,7 @@ class Checker {
     const RouteView route = view_route(object_);
     check_route_shapes();
     if (!hostname_.empty()) check_route_serves_declared_hostname();
+    if (scheme_ == "http") check_route_redirects_under_http(route);
     if (environment_.gateway.declared()) check_route_parents_declared(route);
     if (!input_.batch.empty()) check_route_against_batch(route);
   }
@@ -452,6 +518,37 @@ class Checker {
     }
   }
 
+  // Under a declared scheme http, a redirect to https sends every http:// URL the services
+  // publish elsewhere; CORS preflights do not follow redirects, so they fail.
+  void check_route_redirects_under_http(const RouteView& route) {
+    for (const HttpsRedirect& redirect : route.https_redirects) {
+      const std::string filter = field_path(
+          field_path(field_path("spec.rules", redirect.rule), "filters"), redirect.filter);
+      add(field_path(field_path(filter, "requestRedirect"), "scheme"),
+          "the rule redirects requests to https, but environment " + environment_name() +
+              " declares scheme http: the services' http:// public URLs and CORS origins end in "
+              "a redirect to https:// (CORS preflights do not follow redirects, so they fail, "
+              "and the origin browsers send no longer matches). Route the rule to the services "
+              "with backendRefs, or declare scheme https.");
+    }
+  }
+
+  // A route that only redirects to https and attaches to the HTTPS listener answers https://
+  // requests with a redirect to themselves.
+  std::string redirect_loop(std::string_view https_listener) const {
+    return "the route only redirects to https (every rule is a RequestRedirect with scheme "
+           "https and no backendRefs), so on HTTPS listener " +
+           std::string(https_listener) +
+           " it answers https:// requests with a redirect to the same https:// address: a "
+           "redirect loop wherever it takes precedence over the route that serves the content";
+  }
+
+  static std::string redirect_advice() {
+    return "A route that only redirects to https (every rule a RequestRedirect filter with "
+           "scheme: https and no backendRefs, as in the Gateway API's http-redirect example) "
+           "may stay on the plain-HTTP listener.";
+  }
+
   void check_route_parents_declared(const RouteView& route) {
     const GatewayListener& declared = environment_.gateway;
     const std::string suggestion =
@@ -493,6 +590,30 @@ class Checker {
         continue;
       }
       if (declared.listener.empty()) continue;
+      if (route.redirect_only) {
+        // Its place is the plain-HTTP listener, whose name only the Gateway knows; it must not
+        // attach to the declared (HTTPS) listener as well.
+        if (!route.redirects_to_same_address) continue;
+        // A port other than 443 (the Gateway API examples put HTTP on 80) narrows the ref to
+        // the listeners on that port; in a batch the Gateway shows which those are.
+        if (parent.port && *parent.port != 443) continue;
+        if (!parent.has_section) {
+          add(base, "parentRef has no sectionName, so it attaches to every listener of Gateway " +
+                        declared_gateway() + ", HTTPS listener " + declared.listener +
+                        " included; " + redirect_loop(declared.listener) +
+                        ". Add a sectionName naming the Gateway's plain-HTTP listener (the "
+                        "Gateway API's http-redirect example sets sectionName: http), so the "
+                        "redirect answers only http:// requests.");
+        } else if (parent.section == declared.listener) {
+          add(field_path(base, "sectionName"),
+              "parentRef attaches to listener " + declared.listener + " of Gateway " +
+                  declared_gateway() + ", which serves environment " + environment_name() +
+                  " over HTTPS; " + redirect_loop(declared.listener) +
+                  ". Set sectionName to the Gateway's plain-HTTP listener, so the redirect "
+                  "answers only http:// requests.");
+        }
+        continue;
+      }
       if (!parent.has_section) {
         add(base,
             "parentRef has no sectionName, so the route attaches to every listener of "
@@ -509,7 +630,7 @@ class Checker {
                 " serves its routes through listener " + declared.listener +
                 ": that listener's protocol, hostname or certificate is not the one the release "
                 "is published with (HTTPS or CORS errors, or no route at all). Set sectionName: " +
-                declared.listener + ".");
+                declared.listener + ". " + redirect_advice());
       }
     }
   }
@@ -563,28 +684,145 @@ class Checker {
             listeners.push_back(emguard::quoted(listener->name) + " (hostname " +
                                 listener_hostname_display(*listener) + ")");
           }
-          add(base, "HTTPRoute hostnames " + listed(hosts) + " do not intersect the hostname of " +
-                        (selected.size() == 1 ? "listener " : "listeners ") + listed(listeners) +
-                        " of Gateway " + gateway_name +
+          add(base, "HTTPRoute " + std::string(agreeing(hosts.size(), "hostname ", "hostnames ")) +
+                        listed(hosts) +
+                        std::string(agreeing(hosts.size(), " does not", " do not")) +
+                        " intersect the hostname of " +
+                        std::string(agreeing(selected.size(), "listener ", "listeners ")) +
+                        listed(listeners) + " of Gateway " + gateway_name +
                         ": the route does not attach (status reason NoMatchingListenerHostname), "
                         "so none of its paths are served. Make spec.hostnames name a host the "
                         "listener accepts, or change the listener's hostname.");
         }
         continue;
       }
-      check_route_protocols(parent, base, attached, gateway);
+      if (route.redirect_only) {
+        check_redirect_route_protocols(route, parent, base, attached, gateway);
+      } else {
+        check_route_protocols(route, parent, base, attached, gateway);
+      }
     }
   }
 
-  void check_route_protocols(const ParentRef& parent, const std::string& base,
-                             const std::vector<const Listener*>& attached,
+  // "plain-HTTP listener "http"", "HTTPS listeners "a" and "b"".
+  static std::string listeners_phrase(std::string_view protocol,
+                                      const std::vector<std::string>& names) {
+    std::string out(protocol);
+    if (!out.empty()) out += ' ';
+    return out + std::string(agreeing(names.size(), "listener ", "listeners ")) + listed(names);
+  }
+
+  // Whether `redirect` (a redirect-only route) answers plain-HTTP requests on `gateway` for the
+  // hosts `content` serves.
+  static bool redirect_covers(const RouteView& redirect, const RouteView& content,
+                              const GatewayView& gateway) {
+    for (const ParentRef& parent : redirect.parents) {
+      if (!refers_to(parent.name, redirect.namespace_of(parent), gateway)) continue;
+      for (const Listener* listener : selected_listeners(gateway, parent)) {
+        if (listener->protocol != "HTTP") continue;
+        const gateway::Intersection reached =
+            gateway::intersect(listener->hostname, redirect.hostnames);
+        if (reached.all || content.hostnames.empty()) return true;
+        for (const std::string& host : content.hostnames) {
+          for (const std::string& redirected : reached.hostnames) {
+            if (gateway::listener_accepts(redirected, host)) return true;
+          }
+        }
+      }
+    }
+    return false;
+  }
+
+  // What becomes of port 80 once a content route leaves the plain-HTTP listener.
+  std::string port_80_advice(const RouteView& content, const GatewayView& gateway,
+                             std::string_view http_listener) const {
+    for (const json* other : input_.batch) {
+      if (other == nullptr || other == &object_ || !is_gateway_api(*other, "HTTPRoute")) continue;
+      const RouteView redirect = view_route(*other);
+      if (redirect.redirect_only && redirect_covers(redirect, content, gateway)) {
+        return " HTTPRoute " + gateway_display(redirect.namespace_, redirect.name) +
+               " already redirects plain-HTTP requests to https, so http:// links keep working.";
+      }
+    }
+    return " To keep http:// links working, attach a separate HTTPRoute to listener " +
+           std::string(http_listener) +
+           " whose only rule redirects: filters: [{type: RequestRedirect, requestRedirect: "
+           "{scheme: https, statusCode: 301}}] and no backendRefs (the Gateway API's "
+           "http-redirect example).";
+  }
+
+  // A route that only redirects to https belongs on a plain-HTTP listener, with an HTTPS listener
+  // of the same Gateway to redirect to.
+  void check_redirect_route_protocols(const RouteView& route, const ParentRef& parent,
+                                      const std::string& base,
+                                      const std::vector<const Listener*>& attached,
+                                      const GatewayView& gateway) {
+    const std::string gateway_name = gateway_display(gateway.namespace_, gateway.name);
+    const std::string where = parent.has_section ? field_path(base, "sectionName") : base;
+    std::vector<std::string> https;
+    bool on_http = false;
+    for (const Listener* listener : attached) {
+      if (listener->protocol == "HTTPS") https.push_back(emguard::quoted(listener->name));
+      on_http = on_http || listener->protocol == "HTTP";
+    }
+    std::string http_listener;
+    for (const Listener& listener : gateway.listeners) {
+      if (listener.protocol == "HTTP" && http_listener.empty()) http_listener = listener.name;
+    }
+    if (!https.empty() && route.redirects_to_same_address) {
+      const std::string attaches =
+          parent.has_section
+              ? std::string()
+              : "parentRef has no sectionName, so the route attaches to every listener of "
+                "Gateway " +
+                    gateway_name + " that accepts it, " + listeners_phrase("HTTPS", https) +
+                    " included; ";
+      add(where,
+          attaches + redirect_loop(listed(https)) +
+              (parent.has_section ? " (Gateway " + gateway_name + "). " : std::string(". ")) +
+              (http_listener.empty() ? std::string("Attach it to a plain-HTTP listener only.")
+                                     : "Set sectionName: " + http_listener +
+                                           ", so the redirect answers only http:// requests."));
+      return;
+    }
+    if (!on_http || !route.redirects_to_same_address) return;
+    // The redirect keeps the host: some HTTPS listener of this Gateway must accept it.
+    for (const Listener& listener : gateway.listeners) {
+      if (listener.protocol != "HTTPS") continue;
+      const gateway::Intersection both = gateway::intersect(listener.hostname, route.hostnames);
+      if (both.all || !both.hostnames.empty()) return;
+    }
+    add(where, "the route redirects plain-HTTP requests to https, but Gateway " + gateway_name +
+                   " has no HTTPS listener accepting " +
+                   (route.hostnames.empty()
+                        ? std::string("its hosts")
+                        : std::string(agreeing(route.hostnames.size(), "hostname ", "hostnames ")) +
+                              listed(quoted_all(route.hostnames))) +
+                   ": browsers are sent to an https:// address nothing answers (connection "
+                   "refused or a certificate error). Add an HTTPS listener (port 443, tls.mode "
+                   "Terminate, a certificateRef) for those hosts, with an HTTPRoute serving the "
+                   "content on it.");
+  }
+
+  static std::vector<std::string> quoted_all(const std::vector<std::string>& items) {
+    std::vector<std::string> out;
+    for (const std::string& item : items) out.push_back(emguard::quoted(item));
+    return out;
+  }
+
+  void check_route_protocols(const RouteView& route, const ParentRef& parent,
+                             const std::string& base, const std::vector<const Listener*>& attached,
                              const GatewayView& gateway) {
     const std::string gateway_name = gateway_display(gateway.namespace_, gateway.name);
     std::vector<std::string> https;
     std::vector<std::string> http;
+    std::string http_listener;  // an attached plain-HTTP listener, for the port 80 advice
     for (const Listener* listener : attached) {
       if (listener->protocol == "HTTPS") https.push_back(emguard::quoted(listener->name));
-      if (listener->protocol == "HTTP") http.push_back(emguard::quoted(listener->name));
+      if (listener->protocol == "HTTP") {
+        http.push_back(emguard::quoted(listener->name));
+        if (http_listener.empty()) http_listener = listener->name;
+      }
     }
     // An HTTPS listener of the same Gateway to suggest, attached or not.
     std::string https_listener;
@@ -600,31 +838,32 @@ class Checker {
     const std::string where = parent.has_section ? field_path(base, "sectionName") : base;
 
     if (scheme_ == "https" && https.empty() && !http.empty()) {
-      add(where, "the route attaches only to plain-HTTP " + listed(http) + " of Gateway " +
-                     gateway_name + ", but environment " + environment_name() +
+      add(where, "the route attaches only to " + listeners_phrase("plain-HTTP", http) +
+                     " of Gateway " + gateway_name + ", but environment " + environment_name() +
                      " declares scheme https: https:// requests find no route, and the "
                      "services' https public URLs and CORS origins do not match what browsers "
                      "load over http:// (HTTPS and CORS errors, unencrypted traffic). " +
-                     attach_https);
+                     attach_https + port_80_advice(route, gateway, http_listener));
     } else if (scheme_ == "https" && !http.empty()) {
-      add(base, "parentRef has no sectionName, so the route attaches to plain-HTTP listener " +
-                    listed(http) + " of Gateway " + gateway_name + " as well as to HTTPS " +
-                    listed(https) + ": environment " + environment_name() +
+      add(base, "parentRef has no sectionName, so the route attaches to " +
+                    listeners_phrase("plain-HTTP", http) + " of Gateway " + gateway_name +
+                    " as well as to " + listeners_phrase("HTTPS", https) + ": environment " +
+                    environment_name() +
                     " declares scheme https, and pages loaded over http:// send an Origin the "
                     "services reject (CORS errors) with cookies and tokens unencrypted. " +
-                    attach_https);
+                    attach_https + port_80_advice(route, gateway, http_listener));
     } else if (scheme_ == "http" && http.empty() && !https.empty()) {
-      add(where, "the route attaches only to HTTPS " + listed(https) + " of Gateway " +
+      add(where, "the route attaches only to " + listeners_phrase("HTTPS", https) + " of Gateway " +
                      gateway_name + ", but environment " + environment_name() +
                      " declares scheme http: the services' http:// public URLs and CORS origins "
                      "do not match what browsers load over https:// (CORS errors, redirects to "
                      "http). Attach to an HTTP listener, or declare scheme https.");
     } else if (scheme_.empty() && https.empty() && !http.empty()) {
-      add(where, "the route is served only over plain HTTP (" + listed(http) + " of Gateway " +
-                     gateway_name +
+      add(where, "the route is served only over plain HTTP (" + listeners_phrase("", http) +
+                     " of Gateway " + gateway_name +
                      "): logins, cookies and tokens travel unencrypted and browsers mark the "
                      "site insecure. " +
-                     attach_https);
+                     attach_https + port_80_advice(route, gateway, http_listener));
     }
   }
 
@@ -633,6 +872,9 @@ class Checker {
   struct Need {
     std::string listener;  // "" when any fitting listener will do
     std::string who;
+    std::string name;            // the route or environment alone, quoted
+    bool from_route = false;     // an HTTPRoute's parentRef, not the environment's declaration
+    bool redirect_only = false;  // that route only redirects to https: it needs plain HTTP
   };
 
   void check_gateway() {
@@ -645,45 +887,66 @@ class Checker {
                              (declared.namespace_.empty() || gateway.namespace_.empty() ||
                               gateway.namespace_ == declared.namespace_);
     if (is_declared) {
-      needs.push_back(Need{declared.listener, "environment " + environment_name()});
+      needs.push_back(Need{declared.listener, "environment " + environment_name(),
+                           environment_name(), false, false});
     }
     for (const json* other : input_.batch) {
       if (other == nullptr || !is_gateway_api(*other, "HTTPRoute")) continue;
       const RouteView route = view_route(*other);
       for (const ParentRef& parent : route.parents) {
         if (!refers_to(parent.name, route.namespace_of(parent), gateway)) continue;
+        const std::string route_name = gateway_display(route.namespace_, route.name);
         needs.push_back(Need{parent.has_section ? parent.section : std::string(),
-                             "HTTPRoute " + gateway_display(route.namespace_, route.name)});
+                             "HTTPRoute " + route_name, route_name, true, route.redirect_only});
       }
     }
     if (needs.empty()) return;
 
-    std::vector<std::string> missing;
-    std::vector<std::string> any_listener;  // who attaches without naming a listener
-    std::set<std::size_t> checked;
+    // Listener names no listener has, each with who uses it, in order of first use.
+    std::vector<std::pair<std::string, std::vector<std::string>>> missing;
+    bool missing_only_for_redirects = true;
+    std::vector<Need> any_listener;       // who attaches without naming a listener
+    std::vector<Need> any_http_listener;  // the same, for routes that only redirect
+    // A listener is checked once for content and once for a redirect: each asks different things.
+    std::set<std::pair<std::size_t, bool>> checked;
     for (const Need& need : needs) {
       if (need.listener.empty()) {
-        any_listener.push_back(need.who);
+        (need.redirect_only ? any_http_listener : any_listener).push_back(need);
         continue;
       }
       const Listener* listener = find_listener(gateway, need.listener);
       if (listener == nullptr) {
-        missing.push_back(emguard::quoted(need.listener) + " (used by " + need.who + ")");
-      } else if (checked.insert(listener->index).second) {
-        check_listener(*listener, need.who);
+        auto entry = std::find_if(missing.begin(), missing.end(),
+                                  [&](const auto& item) { return item.first == need.listener; });
+        if (entry == missing.end()) entry = missing.insert(missing.end(), {need.listener, {}});
+        entry->second.push_back(need.who);
+        missing_only_for_redirects = missing_only_for_redirects && need.redirect_only;
+      } else if (checked.insert({listener->index, need.redirect_only}).second) {
+        check_listener(gateway, *listener, need);
       }
     }
     if (!missing.empty()) {
+      const bool one = missing.size() == 1;
+      std::vector<std::string> names;
+      for (const auto& [name, users] : missing) {
+        names.push_back(emguard::quoted(name) + " (used by " + listed(users) + ")");
+      }
+      const std::string protocol =
+          missing_only_for_redirects ? " (protocol HTTP, port 80, for the redirect to https)"
+          : scheme_ == "http"        ? " (protocol HTTP)"
+                                     : " (protocol HTTPS, port 443, tls.mode Terminate, a "
+                                       "certificateRef for the release's hostname)";
       add("spec.listeners",
-          "Gateway has no listener named " + listed(missing) +
-              ": routes naming it do not attach (status reason NoMatchingParent), so the "
-              "services are unreachable. Add the listener" +
-              (scheme_ == "http" ? std::string(" (protocol HTTP)")
-                                 : std::string(" (protocol HTTPS, port 443, tls.mode Terminate, "
-                                               "a certificateRef for the release's hostname)")) +
+          std::string(one ? "Gateway has no listener named " : "Gateway has no listeners named ") +
+              listed(names) + (one ? ": routes naming it" : ": routes naming them") +
+              " do not attach (status reason NoMatchingParent), so " +
+              (missing_only_for_redirects ? "http:// requests are not redirected to https"
+                                          : "the services are unreachable") +
+              ". Add the " + (one ? "listener" : "listeners") + protocol +
               ", or fix the sectionName.");
     }
-    if (!any_listener.empty()) check_some_listener_fits(gateway, any_listener);
+    if (!any_listener.empty()) check_some_listener_fits(gateway, any_listener, false);
+    if (!any_http_listener.empty()) check_some_listener_fits(gateway, any_http_listener, true);
   }
 
   void check_gateway_shapes() {
@@ -724,12 +987,47 @@ class Checker {
     }
   }
 
-  // The listener `who` attaches to (declared, or named by a route's sectionName).
-  void check_listener(const Listener& listener, const std::string& who) {
+  // Advice for a route that serves content on a listener that is not HTTPS under scheme https:
+  // move the route, keep the listener (port 80) for a redirect, rather than turn it into HTTPS.
+  static std::string move_route_advice(const GatewayView& gateway, const Need& need) {
+    for (const Listener& other : gateway.listeners) {
+      if (other.protocol != "HTTPS") continue;
+      return "Attach " + need.who + " to HTTPS listener " + emguard::quoted(other.name) +
+             " instead (sectionName: " + other.name +
+             "), and leave this listener to an HTTPRoute that only redirects to https (a "
+             "RequestRedirect filter with scheme: https and no backendRefs).";
+    }
+    return "Add an HTTPS listener (port 443, tls.mode: Terminate, a certificateRef) and attach " +
+           need.who +
+           " to it; this listener can stay for an HTTPRoute that only redirects to https (a "
+           "RequestRedirect filter with scheme: https and no backendRefs).";
+  }
+
+  // The listener `need` attaches to (declared, or named by a route's sectionName).
+  void check_listener(const GatewayView& gateway, const Listener& listener, const Need& need) {
+    const std::string& who = need.who;
     const std::string base = field_path("spec.listeners", listener.index);
     const std::string name = emguard::quoted(listener.name);
     const std::string protocol = emguard::quoted(listener.protocol);
-    if (scheme_ == "https" && listener.protocol != "HTTPS") {
+    if (need.redirect_only) {
+      // Plain HTTP is its place (the route explains an HTTPS one); only a listener HTTPRoutes
+      // cannot attach to at all is wrong.
+      if (listener.protocol != "HTTP" && listener.protocol != "HTTPS") {
+        add(field_path(base, "protocol"),
+            "listener " + name + " (used by " + who + ", which redirects to https) has protocol " +
+                protocol +
+                ": HTTPRoutes attach only to HTTP and HTTPS listeners, so the redirect never "
+                "answers. Set protocol: HTTP (port 80).");
+      }
+    } else if (scheme_ == "https" && listener.protocol == "HTTP" && need.from_route) {
+      add(field_path(base, "protocol"),
+          "listener " + name + " (used by " + who + ") has protocol " + protocol +
+              ", but environment " + environment_name() +
+              " declares scheme https: the route serves the release over plain HTTP, while its "
+              "public URLs and CORS origins say https:// (HTTPS and CORS errors, unencrypted "
+              "traffic). " +
+              move_route_advice(gateway, need));
+    } else if (scheme_ == "https" && listener.protocol != "HTTPS") {
       add(field_path(base, "protocol"),
           "listener " + name + " (used by " + who + ") has protocol " + protocol +
               ", but environment " + environment_name() +
@@ -754,7 +1052,7 @@ class Checker {
               "attached and serves nothing. Set protocol: HTTPS (with tls.mode Terminate and "
               "a certificateRef) or HTTP.");
     }
-    if (listener.protocol == "HTTPS") check_tls(listener, who);
+    if (listener.protocol == "HTTPS" && !need.redirect_only) check_tls(listener, who);
     if (!hostname_.empty() && !gateway::listener_accepts(listener.hostname, hostname_)) {
       add(field_path(base, "hostname"),
           "listener " + name + " (used by " + who + ") has hostname " +
@@ -806,8 +1104,30 @@ class Checker {
 
   // Routes without sectionName (or a declared Gateway without a declared listener) need at least
   // one listener that serves the release as declared.
-  void check_some_listener_fits(const GatewayView& gateway, const std::vector<std::string>& who) {
-    const std::string wanted = scheme_ == "https" ? "HTTPS" : scheme_ == "http" ? "HTTP" : "";
+  // Routes that only redirect to https need a plain-HTTP listener to answer on.
+  // "environment "production" and HTTPRoutes "a" and "b" need": the subjects of a sentence,
+  // named once per kind, with the verb agreeing.
+  static std::string subjects_needing(const std::vector<Need>& needs) {
+    std::vector<std::string> environments;
+    std::vector<std::string> routes;
+    for (const Need& need : needs) {
+      (need.from_route ? routes : environments).push_back(need.name);
+    }
+    std::string out;
+    if (!environments.empty()) out = "environment " + listed(environments);
+    if (!routes.empty()) {
+      if (!out.empty()) out += " and ";
+      out += std::string(agreeing(routes.size(), "HTTPRoute ", "HTTPRoutes ")) + listed(routes);
+    }
+    return out + (needs.size() == 1 ? " needs" : " need");
+  }
+
+  void check_some_listener_fits(const GatewayView& gateway, const std::vector<Need>& who,
+                                bool redirect_only) {
+    const std::string wanted = redirect_only        ? "HTTP"
+                               : scheme_ == "https" ? "HTTPS"
+                               : scheme_ == "http"  ? "HTTP"
+                                                    : "";
     for (const Listener& listener : gateway.listeners) {
       const bool http_kind = listener.protocol == "HTTP" || listener.protocol == "HTTPS";
       const bool protocol_ok = wanted.empty() ? http_kind : listener.protocol == wanted;
@@ -817,9 +1137,16 @@ class Checker {
     }
     std::string served = (wanted.empty() ? std::string("HTTP or HTTPS") : wanted) + " listener";
     if (!hostname_.empty()) served += " accepting " + hostname_;
+    if (redirect_only) {
+      add_distinct("spec.listeners",
+                   "Gateway has no " + served + ", which " + subjects_needing(who) +
+                       " to redirect http:// requests to https: plain-HTTP links and bookmarks "
+                       "get no answer. Add a listener with protocol HTTP (port 80).");
+      return;
+    }
     add("spec.listeners",
-        "Gateway has no " + served + ", which " + listed(who) +
-            " needs: the release cannot be served as declared (HTTPS errors or no route at "
+        "Gateway has no " + served + ", which " + subjects_needing(who) +
+            ": the release cannot be served as declared (HTTPS errors or no route at "
             "all). Add such a listener" +
             (wanted == "HTTP" ? std::string()
                               : std::string(" (HTTPS: tls.mode Terminate and a certificateRef)")) +
@@ -995,6 +1322,8 @@ class Checker {
       if (object == nullptr || !is_gateway_api(*object, "HTTPRoute")) continue;
       const RouteView route = view_route(*object);
       for (const std::string& host : route.hostnames) note(host, "");
+      // A route that only redirects serves nothing over the listeners it attaches to.
+      if (route.redirect_only) continue;
       for (const ParentRef& parent : route.parents) {
         const json* found = find_batch_gateway(parent.name, route.namespace_of(parent));
         if (found == nullptr) continue;
