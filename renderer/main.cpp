@@ -11,6 +11,7 @@
 #include <string>
 
 #include "emguard/engine.hpp"
+#include "emguard/environment.hpp"
 #include "emguard/error.hpp"
 #include "emguard/files.hpp"
 #include "emguard/manifests.hpp"
@@ -133,11 +134,8 @@ bool validate(const Arguments& arguments, const std::string& output) {
   const emguard::Engine engine(emguard::Policy::load_file_or_builtin(arguments.policy_path));
   emguard::BatchOptions options;
   if (!arguments.environment.empty()) {
-    options.environment = engine.policy().find_environment(arguments.environment);
-    if (options.environment == nullptr) {
-      throw emguard::InputError("--environment \"" + arguments.environment +
-                                "\" is not an environment of the policy");
-    }
+    options.environment =
+        &emguard::named_environment(engine.policy(), arguments.environment, "--environment");
   }
   options.default_namespace =
       arguments.options.release_namespace.value_or(arguments.options.helm_namespace);

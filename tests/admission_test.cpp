@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace emguard {
 namespace {
@@ -146,7 +147,7 @@ TEST_F(AdmissionTest, NamespacesArePlacedByTheirOwnLabels) {
   EXPECT_EQ(outcome.environment, "production");
 }
 
-TEST_F(AdmissionTest, BadReviewsAre4xxWithoutQuotingTheBody) {
+TEST_F(AdmissionTest, BodiesThatAreNoReviewAreBare400sWithoutQuotingTheBody) {
   const auto status_of = [&](const std::string& body, const std::string& environment = "") {
     return review_admission(engine, body, environment, Date{2026, 11, 24});
   };
@@ -163,19 +164,174 @@ TEST_F(AdmissionTest, BadReviewsAre4xxWithoutQuotingTheBody) {
             400);
   json no_uid = review(pod("nginx:latest"));
   no_uid["request"].erase("uid");
+  EXPECT_EQ(status_of(no_uid.dump()).http_status, 400);
   EXPECT_EQ(status_of(no_uid.dump()).reason, "request.uid is missing or not a string");
-  json no_object = review(pod("nginx:latest"));
-  no_object["request"]["object"] = nullptr;
-  EXPECT_EQ(status_of(no_object.dump()).http_status, 400);
-
-  const AdmissionOutcome unknown = status_of(review(pod("nginx:1.0")).dump(), "qa");
-  EXPECT_EQ(unknown.http_status, 404);
-  EXPECT_NE(unknown.reason.find("environment \"qa\" is not in the policy"), std::string::npos);
+  // Not even for an environment the policy lacks: without a uid there is no review to answer.
+  EXPECT_EQ(status_of(no_uid.dump(), "qa").http_status, 400);
 
   // 4 million nested arrays: parsed and freed without recursion, answered 400.
   std::string deep(4'000'000, '[');
   deep += std::string(4'000'000, ']');
   EXPECT_EQ(status_of(deep).http_status, 400);
+}
+
+// Once the uid is known every outcome is an AdmissionReview that refuses, as controller-runtime
+// answers with Errored(code, err) (kubernetes-sigs/controller-runtime
+// pkg/webhook/admission/http.go, response.go): a bare 4xx would be a failed call, which
+// `failurePolicy: Ignore` turns into an admission.
+TEST_F(AdmissionTest, FailsClosedOnceTheUidIsKnown) {
+  struct Case {
+    std::string name;
+    json body;
+    std::string environment;
+    int code;
+    std::string message;
+  };
+  json no_operation = review(pod("nginx:1.27.3"));
+  no_operation["request"].erase("operation");
+  json no_object = review(pod("nginx:1.27.3"));
+  no_object["request"]["object"] = nullptr;
+  json not_a_pod = review({{"apiVersion", "v1"}, {"kind", "Binding"}}, "UPDATE");
+  not_a_pod["request"]["subResource"] = "ephemeralcontainers";
+  json other_kind = review(pod("nginx:1.27.3"));
+  other_kind["kind"] = "AdmissionRequest";
+  const std::vector<Case> cases = {
+      {"an environment the policy lacks", review(pod("nginx:1.27.3")), "qa", 404,
+       "environment \"qa\" is not in the policy (it has: production, staging): the webhook "
+       "configuration's path /validate/qa and the policy disagree"},
+      {"no operation", no_operation, "", 400, "request.operation is missing"},
+      {"a lowercase operation", review(pod("nginx:latest"), "create"), "", 400,
+       "request.operation \"create\" is not one of CREATE, UPDATE, DELETE, CONNECT"},
+      {"an unknown operation", review(pod("nginx:latest"), "PATCH"), "", 400,
+       "request.operation \"PATCH\" is not one of"},
+      {"no object on CREATE", no_object, "", 400,
+       "request.object is missing or not an object for CREATE"},
+      {"pods/ephemeralcontainers without a Pod", not_a_pod, "", 400,
+       "request.object of pods/ephemeralcontainers is not a v1 Pod"},
+      {"not an AdmissionReview", other_kind, "", 400,
+       "expected apiVersion admission.k8s.io/v1 and kind AdmissionReview"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const AdmissionOutcome outcome = run(c.body, c.environment);
+    EXPECT_EQ(outcome.http_status, 200);
+    EXPECT_EQ(outcome.decision, "error");
+    const json answer = json::parse(outcome.body);
+    EXPECT_EQ(answer["apiVersion"], "admission.k8s.io/v1");
+    EXPECT_EQ(answer["kind"], "AdmissionReview");
+    EXPECT_EQ(answer["response"]["uid"], "d0c6c5a3-7f1e-4c1b-9d2a-000000000001");
+    EXPECT_EQ(answer["response"]["allowed"], false);
+    EXPECT_EQ(answer["response"]["status"]["code"], c.code);
+    const std::string message = answer["response"]["status"]["message"];
+    EXPECT_EQ(message.rfind(c.message, 0), 0u) << message;
+    EXPECT_EQ(outcome.reason, message);
+  }
+
+  // A v1beta1 review is refused in v1beta1: the API server reads an answer in another version
+  // than it asked in as a failed call.
+  json beta = review(pod("nginx:1.27.3"));
+  beta["apiVersion"] = "admission.k8s.io/v1beta1";
+  const json answer = json::parse(run(beta).body);
+  EXPECT_EQ(answer["apiVersion"], "admission.k8s.io/v1beta1");
+  EXPECT_EQ(answer["response"]["allowed"], false);
+  EXPECT_EQ(answer["response"]["status"]["code"], 400);
+  // A very long operation is not echoed into the message (or the log).
+  const AdmissionOutcome long_operation = run(review(pod("nginx:1.27.3"), std::string(1000, 'X')));
+  EXPECT_EQ(long_operation.reason.find("XXXXXXXXXXXXXXXXX"), std::string::npos)
+      << long_operation.reason;
+}
+
+// What the transport refuses before judging (a wrong Content-Type) is refused as a review too
+// when the body is one.
+TEST_F(AdmissionTest, TransportRefusalsOfAReviewAreReviews) {
+  const AdmissionOutcome review_refused =
+      refuse_admission(review(pod("nginx:1.27.3")).dump(), 415, "Content-Type must be JSON");
+  EXPECT_EQ(review_refused.http_status, 200);
+  const json answer = json::parse(review_refused.body);
+  EXPECT_EQ(answer["response"]["uid"], "d0c6c5a3-7f1e-4c1b-9d2a-000000000001");
+  EXPECT_EQ(answer["response"]["allowed"], false);
+  EXPECT_EQ(answer["response"]["status"]["code"], 415);
+  EXPECT_EQ(answer["response"]["status"]["message"], "Content-Type must be JSON");
+  EXPECT_EQ(refuse_admission("not json", 415, "Content-Type must be JSON").http_status, 400);
+  EXPECT_EQ(refuse_admission("{}", 415, "Content-Type must be JSON").http_status, 400);
+}
+
+// `kubectl debug mypod -it --image=busybox:latest` sends an UPDATE of pods/ephemeralcontainers
+// whose object is the whole Pod with the new entry in spec.ephemeralContainers (ephemeral
+// containers cannot be set on CREATE). The review is shaped like the webhook request example
+// of kubernetes/website content/en/docs/reference/access-authn-authz/
+// extensible-admission-controllers.md (there: deployments/scale), with the ephemeral
+// container kubectl debug builds (kubernetes/kubectl pkg/cmd/debug/debug.go: a generated
+// "debugger-" name, the image, stdin/tty, targetContainerName, terminationMessagePolicy File).
+json kubectl_debug_review(const std::string& namespace_, const std::string& image) {
+  json running = pod("nginx:1.27.3");
+  running["metadata"]["namespace"] = namespace_;
+  running["metadata"]["uid"] = "6b1d2f3e-2c55-4d0a-9a63-1f0c2e6d5a10";
+  running["metadata"]["resourceVersion"] = "48213";
+  running["status"] = {{"phase", "Running"}};
+  json debugged = running;
+  debugged["spec"]["ephemeralContainers"] = json::array({{{"name", "debugger-7xk2q"},
+                                                          {"image", image},
+                                                          {"imagePullPolicy", "Always"},
+                                                          {"stdin", true},
+                                                          {"tty", true},
+                                                          {"targetContainerName", "c0"},
+                                                          {"terminationMessagePolicy", "File"},
+                                                          {"resources", json::object()}}});
+  return {{"apiVersion", "admission.k8s.io/v1"},
+          {"kind", "AdmissionReview"},
+          {"request",
+           {{"uid", "705ab4f5-6393-11e8-b7cc-42010a800002"},
+            {"kind", {{"group", ""}, {"version", "v1"}, {"kind", "Pod"}}},
+            {"resource", {{"group", ""}, {"version", "v1"}, {"resource", "pods"}}},
+            {"subResource", "ephemeralcontainers"},
+            {"requestKind", {{"group", ""}, {"version", "v1"}, {"kind", "Pod"}}},
+            {"requestResource", {{"group", ""}, {"version", "v1"}, {"resource", "pods"}}},
+            {"requestSubResource", "ephemeralcontainers"},
+            {"name", "web"},
+            {"namespace", namespace_},
+            {"operation", "UPDATE"},
+            {"userInfo",
+             {{"username", "admin"},
+              {"uid", "014fbff9a07c"},
+              {"groups", json::array({"system:authenticated", "my-admin-group"})}}},
+            {"object", debugged},
+            {"oldObject", running},
+            {"options", {{"apiVersion", "meta.k8s.io/v1"}, {"kind", "UpdateOptions"}}},
+            {"dryRun", false}}}};
+}
+
+TEST_F(AdmissionTest, KubectlDebugEphemeralContainersAreEvaluated) {
+  const AdmissionOutcome denied = run(kubectl_debug_review("production", "busybox:latest"));
+  EXPECT_EQ(denied.decision, "deny") << denied.body;
+  EXPECT_EQ(denied.environment, "production");
+  const json answer = json::parse(denied.body)["response"];
+  EXPECT_EQ(answer["uid"], "705ab4f5-6393-11e8-b7cc-42010a800002");
+  EXPECT_EQ(answer["allowed"], false);
+  const std::string message = answer["status"]["message"];
+  EXPECT_NE(message.find("[pinned-images] spec.ephemeralContainers[0].image"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("busybox:latest"), std::string::npos) << message;
+
+  EXPECT_EQ(run(kubectl_debug_review("production", "busybox:1.36.1")).decision, "allow");
+  EXPECT_EQ(run(kubectl_debug_review("staging", "busybox:latest")).decision, "warn");
+
+  // The other pod subresources carry no Pod spec to judge (Pod Security admission's
+  // ignoredPodSubresources, kubernetes staging/src/k8s.io/pod-security-admission/admission/
+  // admission.go): still allowed unevaluated, as are subresources of other resources.
+  for (const char* subresource :
+       {"status", "binding", "eviction", "exec", "attach", "log", "portforward", "proxy"}) {
+    json body = kubectl_debug_review("production", "busybox:latest");
+    body["request"]["subResource"] = subresource;
+    const AdmissionOutcome outcome = run(body);
+    EXPECT_EQ(outcome.decision, "allow") << subresource;
+    EXPECT_EQ(outcome.reason, std::string("subresource ") + subresource + " is not evaluated");
+  }
+  json scale = kubectl_debug_review("production", "busybox:latest");
+  scale["request"]["resource"] = {
+      {"group", "apps"}, {"version", "v1"}, {"resource", "deployments"}};
+  scale["request"]["subResource"] = "scale";
+  EXPECT_EQ(run(scale).decision, "allow");
 }
 
 TEST_F(AdmissionTest, BaselineDecodesAndAllowsWithTheUid) {

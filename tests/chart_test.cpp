@@ -173,6 +173,18 @@ TEST(Chart, SchemaRefusesBadValues) {
       {"a subresource in the rules",
        [](json& v) { v["webhook"]["rules"][0]["resources"].push_back("pods/exec"); },
        "$.webhook.rules[0].resources[4]"},
+      {"a subresource other than pods/ephemeralcontainers",
+       [](json& v) { v["webhook"]["rules"][1]["resources"] = json::array({"pods/status"}); },
+       "$.webhook.rules[1].resources[0]"},
+      {"an operation the webhook does not judge",
+       [](json& v) { v["webhook"]["rules"][1]["operations"] = json::array({"DELETE"}); },
+       "$.webhook.rules[1].operations[0]"},
+      {"unlabelledNamespaces without review",
+       [](json& v) { v["webhook"]["unlabelledNamespaces"].erase("review"); },
+       "$.webhook.unlabelledNamespaces"},
+      {"an unknown failurePolicy for unlabelled namespaces",
+       [](json& v) { v["webhook"]["unlabelledNamespaces"]["failurePolicy"] = "Warn"; },
+       "$.webhook.unlabelledNamespaces.failurePolicy"},
       {"a label key with a space",
        [](json& v) { v["webhook"]["environmentLabel"] = "em-guard.io/the environment"; },
        "$.webhook.environmentLabel"},
@@ -213,6 +225,8 @@ TEST(Chart, SchemaAcceptsTheOtherWaysToConfigure) {
   values["webhook"]["objectSelector"] = {
       {"matchExpressions",
        json::array({{{"key", "em-guard.io/skip"}, {"operator", "DoesNotExist"}}})}};
+  values["webhook"]["unlabelledNamespaces"] = {
+      {"review", false}, {"failurePolicy", "Ignore"}, {"timeoutSeconds", 3}};
   values["global"] = {{"imageRegistry", "registry.example.com"}};
   values["replicaCount"] = 3;
   values["preStopSleepSeconds"] = 0;
@@ -314,9 +328,80 @@ TEST(Chart, WebhookRulesCoverEveryKindTheRulesRead) {
   for (const auto& [group, resource] : required) {
     EXPECT_TRUE(covered.count({group, resource})) << "'" << group << "' " << resource;
   }
+  // `kubectl debug` adds ephemeral containers by an UPDATE of pods/ephemeralcontainers (they
+  // cannot be set on CREATE); no other subresource is sent.
+  std::set<std::string> subresource_operations;
+  for (const auto& rule : values["webhook"]["rules"]) {
+    for (const auto& resource : rule["resources"]) {
+      const std::string name = resource;
+      if (name.find('/') == std::string::npos) {
+        EXPECT_FALSE(rule.contains("operations")) << name << ": CREATE and UPDATE, the default";
+        continue;
+      }
+      EXPECT_EQ(name, "pods/ephemeralcontainers");
+      EXPECT_EQ(rule["apiGroups"], json::array({""}));
+      for (const auto& operation : rule["operations"]) subresource_operations.insert(operation);
+    }
+  }
+  EXPECT_EQ(subresource_operations, std::set<std::string>{"UPDATE"});
   // Secrets are never sent: the webhook must not see Secret data.
   EXPECT_FALSE(covered.count({"", "secrets"}));
   EXPECT_FALSE(covered.count({"", "*"}));
+}
+
+// The ValidatingWebhookConfiguration, read as text (no helm here): one entry template, used for
+// each environment (the label's value selects it, path /validate/<name>) and for the namespaces
+// without the label (DoesNotExist, path /validate, where the policy places them by name and
+// then its defaultEnvironment: a production namespace nobody labelled is still reviewed). Both
+// exclude the same namespaces, kube-system and the webhook's own among them.
+TEST(Chart, NamespacesWithoutTheLabelAreReviewedToo) {
+  EXPECT_EQ(chart_values()["webhook"]["unlabelledNamespaces"]["review"], true);
+  const std::string config = read_file(kChart / "templates/validatingwebhookconfiguration.yaml");
+  const std::string helpers = read_file(kChart / "templates/_helpers.tpl");
+  const auto line_with = [&](const std::string& part) {
+    const std::size_t at = config.find(part);
+    if (at == std::string::npos) return std::string();
+    const std::size_t start = config.rfind('\n', at) + 1;
+    return config.substr(start, config.find('\n', at) - start);
+  };
+  EXPECT_TRUE(contains(
+      line_with("$excluded :="),
+      R"(concat (list "kube-system" .Release.Namespace) .Values.webhook.excludeNamespaces)"));
+
+  const std::string per_environment = line_with(R"("name" (printf "%s.em-guard.io" .name))");
+  EXPECT_TRUE(contains(per_environment, R"(include "em-guard-webhook.webhook")"))
+      << per_environment;
+  EXPECT_TRUE(contains(per_environment, R"("path" (printf "/validate/%s" .name))"));
+  EXPECT_TRUE(contains(per_environment, R"("excluded" $excluded)"));
+  EXPECT_TRUE(
+      contains(config, R"($selector := dict "key" $label "operator" "In" "values" (list .name))"));
+
+  const std::string unlabelled = line_with(R"("name" "unlabelled-namespaces.em-guard.io")");
+  EXPECT_TRUE(contains(unlabelled, R"(include "em-guard-webhook.webhook")")) << config;
+  EXPECT_TRUE(contains(unlabelled, R"("path" "/validate" )")) << unlabelled;
+  EXPECT_TRUE(contains(unlabelled, R"("excluded" $excluded)")) << unlabelled;
+  EXPECT_TRUE(contains(unlabelled, R"("failurePolicy" .failurePolicy)")) << unlabelled;
+  EXPECT_TRUE(contains(config, R"($selector := dict "key" $label "operator" "DoesNotExist")"));
+  EXPECT_TRUE(
+      contains(config, "{{- with .Values.webhook.unlabelledNamespaces }}\n  {{- if .review }}"));
+  EXPECT_EQ(line_with("$label :="), R"({{- $label := .Values.webhook.environmentLabel }})");
+
+  // The entry template: the selector on the label, then the exclusions, in every entry.
+  EXPECT_TRUE(contains(helpers, R"(define "em-guard-webhook.webhook")"));
+  EXPECT_TRUE(contains(helpers,
+                       "        - key: {{ .selector.key | quote }}\n"
+                       "          operator: {{ .selector.operator }}\n"
+                       "          {{- with .selector.values }}\n"
+                       "          values: {{ toJson . }}\n"
+                       "          {{- end }}\n"
+                       "        - key: kubernetes.io/metadata.name\n"
+                       "          operator: NotIn\n"
+                       "          values:\n"
+                       "            {{- toYaml .excluded | nindent 12 }}\n"));
+  EXPECT_TRUE(contains(
+      helpers, R"(operations: {{ toJson (.operations | default (list "CREATE" "UPDATE")) }})"));
+  // No environment may take the unlabelled webhook's name.
+  EXPECT_TRUE(contains(helpers, R"(if eq .name "unlabelled-namespaces")"));
 }
 
 // Every action `{{ ... }}` opens and closes before the next one opens. That is all that is

@@ -504,7 +504,10 @@ TEST(RenderCli, ValidateWithAPolicyFile) {
   const Result unknown =
       run_binary({"--namespace", "em-runtime", "--validate", "--environment", "qa"}, sample());
   EXPECT_EQ(unknown.exit_code, 1);
-  EXPECT_TRUE(contains(unknown.err, "--environment \"qa\" is not an environment")) << unknown.err;
+  // The same sentence as check's (one environment decision in the core).
+  EXPECT_TRUE(contains(
+      unknown.err, "--environment \"qa\" is not in the policy (it has: production, staging, dev)"))
+      << unknown.err;
 
   const Result without = run_binary({"--policy", policy.string()}, sample());
   EXPECT_EQ(without.exit_code, 2);

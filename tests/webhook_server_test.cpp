@@ -371,15 +371,15 @@ TEST(WebhookServer, EnvironmentComesFromThePathOrTheNamespace) {
                 .value("allowed", true),
             false);
 
-  // An environment the policy does not have: 404 with a JSON error, on a kept connection.
-  const HttpResponse unknown =
-      send(*client, post("/validate/qa", review_body(pod_review("qa", "nginx:latest"))));
-  EXPECT_EQ(unknown.status, 404) << unknown.body;
-  EXPECT_EQ(body_json(unknown).value("error", ""),
-            "environment \"qa\" is not in the policy: the webhook configuration's path and the "
-            "policy disagree")
-      << unknown.body;
-  EXPECT_TRUE(unknown.keep_alive);
+  // An environment the policy does not have: refused as a review (allowed: false, code 404),
+  // not with a bare 404 that `failurePolicy: Ignore` would turn into an admission.
+  const json unknown = review(*client, "/validate/qa", pod_review("qa", "nginx:1.25.3"));
+  EXPECT_EQ(unknown.value("allowed", true), false) << unknown;
+  EXPECT_EQ(unknown["status"].value("code", 0), 404) << unknown;
+  EXPECT_EQ(unknown["status"].value("message", ""),
+            "environment \"qa\" is not in the policy (it has: production, staging, dev): the "
+            "webhook configuration's path /validate/qa and the policy disagree")
+      << unknown;
   EXPECT_EQ(review(*client, "/validate/production", pod_review("production", "nginx:1.25.3"))
                 .value("allowed", false),
             true);
@@ -416,6 +416,28 @@ TEST(WebhookServer, DeleteConnectSubresourcesAndDryRun) {
   status.old_object = status.object;
   status.object["status"]["phase"] = "Running";
   EXPECT_EQ(review(*client, "/validate/production", status).value("allowed", false), true);
+
+  // `kubectl debug --image=busybox:latest`: an UPDATE of pods/ephemeralcontainers whose
+  // object is the Pod with the new ephemeral container (ephemeral containers cannot be set on
+  // CREATE). Evaluated, and denied in production.
+  Review debug;
+  debug.operation = "UPDATE";
+  debug.sub_resource = "ephemeralcontainers";
+  debug.old_object = pod("web", "production", "nginx:1.25.3");
+  debug.object = debug.old_object;
+  debug.object["spec"]["ephemeralContainers"] = json::array({{{"name", "debugger-x7k2q"},
+                                                              {"image", "busybox:latest"},
+                                                              {"imagePullPolicy", "Always"},
+                                                              {"stdin", true},
+                                                              {"tty", true},
+                                                              {"targetContainerName", "app"},
+                                                              {"terminationMessagePolicy", "File"},
+                                                              {"resources", json::object()}}});
+  const json debugged = review(*client, "/validate/production", debug);
+  EXPECT_EQ(debugged.value("allowed", true), false) << debugged;
+  EXPECT_TRUE(
+      contains(debugged["status"].value("message", ""), "spec.ephemeralContainers[0].image"))
+      << debugged;
 
   // UPDATE of the Pod itself is evaluated.
   Review update = pod_review("production", "nginx:latest");
@@ -469,17 +491,25 @@ TEST(WebhookServer, BadInputGetsTheRightStatusAndNeverHangs) {
   const std::string no_such_path =
       "no such path; admission reviews go to POST /validate or /validate/<environment>";
   expect_json_error(send(*client, post("/mutate", good)), 404, no_such_path);
-  expect_json_error(send(*client, post("/validate/Production", good)), 404, no_such_path);
+  // A review sent to a /validate/ path the policy lacks is refused as a review.
+  const json refused =
+      review(*client, "/validate/Production", pod_review("production", "nginx:1.25.3"));
+  EXPECT_EQ(refused.value("allowed", true), false) << refused;
+  EXPECT_EQ(refused["status"].value("code", 0), 404) << refused;
   expect_json_error(send(*client, get("/")), 404, no_such_path);
 
-  // Wrong content type: 415.
-  HttpRequest text = post("/validate", good);
+  // Wrong content type: 415 for a body that is no review; a review is refused as a review.
+  HttpRequest text = post("/validate", "hello");
   text.content_type = "text/plain";
   const std::string not_json = "Content-Type must be application/json (an AdmissionReview)";
   expect_json_error(send(*client, text), 415, not_json);
   HttpRequest none = post("/validate", good);
   none.content_type.clear();
-  expect_json_error(send(*client, none), 415, not_json);
+  response = send(*client, none);
+  EXPECT_EQ(response.status, 200) << response.body;
+  const json typeless = body_json(response)["response"];
+  EXPECT_EQ(typeless.value("allowed", true), false) << typeless;
+  EXPECT_EQ(typeless["status"].value("code", 0), 415) << typeless;
   // application/json with parameters and odd case is JSON.
   HttpRequest charset = post("/validate/production", good);
   charset.content_type = "Application/JSON; charset=utf-8";
@@ -498,16 +528,10 @@ TEST(WebhookServer, BadInputGetsTheRightStatusAndNeverHangs) {
       {R"({"hello": "world"})", not_a_review},
       {"[1, 2, 3]", not_an_object},
       {R"("AdmissionReview")", not_an_object},
-      {R"({"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview",)"
-       R"("request":{"uid":"x"}})",
-       not_a_review},
       {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})",
        "AdmissionReview has no request object"},
       {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":42}})",
        bad_uid},
-      {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",)"
-       R"("request":{"uid":"u1","operation":"CREATE","object":"nope"}})",
-       "request.object is missing or not an object for CREATE"},
       {std::string(200, '[') + std::string(200, ']'), not_an_object}};
   for (const auto& [body, message] : bad_bodies) {
     response = send(*client, post("/validate/production", body));
@@ -516,6 +540,34 @@ TEST(WebhookServer, BadInputGetsTheRightStatusAndNeverHangs) {
   }
   EXPECT_EQ(send(*client, post("/validate/production", good)).status, 200)
       << "the connection survives 4xx answers";
+
+  // Once the uid is known, whatever is wrong is a refusal in the review, with the code.
+  const std::pair<std::string, int> failed_reviews[] = {
+      {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",)"
+       R"("request":{"uid":"u1","operation":"CREATE","object":"nope"}})",
+       400},
+      {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",)"
+       R"("request":{"uid":"u1","operation":"create","object":{}}})",
+       400},
+      {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",)"
+       R"("request":{"uid":"u1","object":{}}})",
+       400}};
+  for (const auto& [body, code] : failed_reviews) {
+    response = send(*client, post("/validate/production", body));
+    EXPECT_EQ(response.status, 200) << body;
+    const json answer = body_json(response);
+    EXPECT_EQ(answer["response"].value("uid", ""), "u1") << answer;
+    EXPECT_EQ(answer["response"].value("allowed", true), false) << answer;
+    EXPECT_EQ(answer["response"]["status"].value("code", 0), code) << answer;
+  }
+  // A v1beta1 review is refused in v1beta1, the version the API server asked in.
+  response =
+      send(*client, post("/validate/production",
+                         R"({"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview",)"
+                         R"("request":{"uid":"x"}})"));
+  EXPECT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(body_json(response).value("apiVersion", ""), "admission.k8s.io/v1beta1");
+  EXPECT_EQ(body_json(response)["response"].value("allowed", true), false);
 
   // Not HTTP at all, and headers past the limit: answered, then closed.
   {
@@ -608,7 +660,8 @@ TEST(WebhookServer, UnknownPathsDoNotGrowTheMetricLabels) {
   // become a label value: the label set has to stay bounded.
   for (int i = 0; i < 5; ++i) {
     const std::string review = review_body(pod_review("production", "nginx:1.25.3"));
-    EXPECT_EQ(send(*client, post("/validate/scan-" + std::to_string(i), review)).status, 404);
+    // A review: refused in an AdmissionReview (allowed: false, code 404), with HTTP 200.
+    EXPECT_EQ(send(*client, post("/validate/scan-" + std::to_string(i), review)).status, 200);
     EXPECT_EQ(send(*client, post("/probe-" + std::to_string(i), review)).status, 404);
   }
   const std::string metrics = metrics_text(*client);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "emguard/engine.hpp"
+#include "emguard/environment.hpp"
 #include "emguard/error.hpp"
 #include "emguard/files.hpp"
 #include "emguard/manifests.hpp"
@@ -68,7 +69,9 @@ constexpr const char* kServeUsage =
 Serves the policy to the Kubernetes API server: POST /validate and /validate/<environment> take
 an AdmissionReview (admission.k8s.io/v1) and answer allowed, denied (403 with the policy's
 message) or allowed with warnings. Without an environment in the path, the request's namespace
-decides it through the policy. GET /healthz, /readyz (503 while draining) and /metrics
+decides it through the policy. Once a review's uid is known every answer is an AdmissionReview:
+one that cannot be judged (unknown environment, bad operation) is refused, allowed: false with
+status.code and message. GET /healthz, /readyz (503 while draining) and /metrics
 (Prometheus). Certificate and policy files are re-read when they change; a bad new file is
 logged and the previous one stays. SIGTERM drains: /readyz fails, the listener closes, requests
 in flight finish, then the process exits 0.
@@ -273,15 +276,8 @@ int run_check(int argc, char** argv) {
   try {
     const emguard::Engine engine(emguard::Policy::load_file_or_builtin(policy_path));
     if (!environment_name.empty()) {
-      options.environment = engine.policy().find_environment(environment_name);
-      if (options.environment == nullptr) {
-        std::string names;
-        for (const auto& env : engine.policy().environments()) {
-          names += (names.empty() ? "" : ", ") + env.name;
-        }
-        usage_error("check", "--environment \"" + environment_name +
-                                 "\" is not in the policy (it has: " + names + ")");
-      }
+      options.environment =
+          &emguard::named_environment(engine.policy(), environment_name, "--environment");
     }
     std::vector<emguard::ManifestObject> objects;
     bool stdin_read = false;

@@ -129,17 +129,14 @@ struct Server {
     return value == kJson;
   }
 
-  // The environment a /validate path names: "" for /validate, nullopt when the path is not one.
+  // The environment a /validate path names: "" for /validate, nullopt when the path is not a
+  // review path. Every name is passed on: one the policy lacks is answered as a refused review,
+  // since a bare 404 is a failed call, which `failurePolicy: Ignore` turns into an admission.
   static std::optional<std::string> validate_environment(std::string_view path) {
     if (path == "/validate" || path == "/validate/") return std::string();
     constexpr std::string_view prefix = "/validate/";
-    if (path.substr(0, prefix.size()) != prefix) return std::nullopt;
-    const std::string_view name = path.substr(prefix.size());
-    if (name.empty() || name.size() > 63) return std::nullopt;
-    for (const char c : name) {
-      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return std::nullopt;
-    }
-    return std::string(name);
+    if (!path.starts_with(prefix)) return std::nullopt;
+    return std::string(path.substr(prefix.size()));
   }
 
   // The label a path gets in metrics: known routes as they are, anything else "other", so that
@@ -206,8 +203,15 @@ struct Server {
     }
     if (auto refused = only(http::verb::post, "POST")) return std::move(*refused);
     if (!is_json(request)) {
-      return error(request, http::status::unsupported_media_type,
-                   "Content-Type must be application/json (an AdmissionReview)");
+      // A review (its uid readable) is refused as a review; anything else gets a bare 415.
+      const AdmissionOutcome outcome =
+          refuse_admission(request.body(), 415, "Content-Type must be application/json");
+      handled.decision = outcome.decision;
+      if (outcome.http_status != 200) {
+        return error(request, http::status::unsupported_media_type,
+                     "Content-Type must be application/json (an AdmissionReview)");
+      }
+      return respond(request, http::status::ok, outcome.body);
     }
     if (baseline) {
       const AdmissionOutcome outcome = allow_without_evaluating(request.body());

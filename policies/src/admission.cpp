@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "emguard/environment.hpp"
 #include "emguard/error.hpp"
 #include "emguard/text.hpp"
 #include "json_access.hpp"
@@ -21,8 +22,17 @@ constexpr std::size_t kWarningsTotalLimit = 4 * 1024;
 constexpr std::size_t kWarningItemLimit = 256;
 constexpr std::size_t kMaxListedViolations = 20;
 
+// A request that cannot be answered as a review (no uid to answer): a bare HTTP error.
 struct BadReview {
   int status;
+  std::string message;
+};
+
+// A review whose uid is known but that cannot be evaluated: answered as an AdmissionReview that
+// refuses the object, like controller-runtime's Errored (pkg/webhook/admission/response.go).
+// A bare 4xx would be a failed call, which `failurePolicy: Ignore` turns into an admission.
+struct FailedReview {
+  int code;
   std::string message;
 };
 
@@ -48,6 +58,33 @@ json parse_review(std::string_view body) {
     // a Secret, and this text reaches the log.
     throw BadReview{400, "malformed JSON at byte " + std::to_string(error.byte)};
   }
+}
+
+constexpr std::string_view kNotAV1Review =
+    "expected apiVersion admission.k8s.io/v1 and kind AdmissionReview (the webhook "
+    "configuration must list admissionReviewVersions: [v1])";
+
+bool is_v1_review(const json& review) {
+  return string_member(review, "kind") == "AdmissionReview" &&
+         string_member(review, "apiVersion") == "admission.k8s.io/v1";
+}
+
+// The AdmissionReview operations (admission.k8s.io/v1 Operation); the API server sends them
+// in capitals, so anything else is not a review the API server made.
+bool is_operation(const std::string& operation) {
+  return operation == "CREATE" || operation == "UPDATE" || operation == "DELETE" ||
+         operation == "CONNECT";
+}
+
+// Pod subresources whose object is not the Pod, or that cannot change what a Pod runs. Every
+// other pod subresource (ephemeralcontainers: `kubectl debug`; resize) carries the Pod and is
+// evaluated, so a subresource added by a newer API server fails closed. The set is Pod
+// Security admission's ignoredPodSubresources (kubernetes staging/src/k8s.io/
+// pod-security-admission/admission/admission.go).
+bool is_ignored_pod_subresource(const std::string& subresource) {
+  static const std::set<std::string, std::less<>> kIgnored = {
+      "exec", "attach", "binding", "eviction", "log", "portforward", "proxy", "status"};
+  return kIgnored.count(subresource) > 0;
 }
 
 std::string truncated(std::string text, std::size_t limit) {
@@ -81,117 +118,181 @@ json response_review(const json& request_review, const std::string& uid, bool al
               {"response", std::move(response)}};
 }
 
+// The version to answer a review in: the API server rejects an answer in another version than
+// it asked in, so a refusal of a v1beta1 review must be v1beta1 to be read as a refusal.
+std::string answer_version(const json& review) {
+  const std::string version = string_member(review, "apiVersion");
+  return version == "admission.k8s.io/v1beta1" ? version : "admission.k8s.io/v1";
+}
+
+void refuse(AdmissionOutcome& outcome, const json& review, const FailedReview& failed) {
+  outcome.http_status = 200;
+  outcome.decision = "error";
+  outcome.reason = failed.message;
+  const json answer = {{"apiVersion", answer_version(review)},
+                       {"kind", "AdmissionReview"},
+                       {"response",
+                        {{"uid", outcome.uid},
+                         {"allowed", false},
+                         {"status", {{"code", failed.code}, {"message", failed.message}}}}}};
+  outcome.body = answer.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// Why `operation` is not one the API server sends; the value only when it is short enough to
+// be worth showing.
+std::string operation_error(const std::string& operation) {
+  constexpr std::string_view kOperations =
+      "one of CREATE, UPDATE, DELETE, CONNECT (as the API server sends them)";
+  if (operation.empty())
+    return "request.operation is missing: expected " + std::string(kOperations);
+  if (operation.size() > 16) return "request.operation is not " + std::string(kOperations);
+  return "request.operation " + quoted(operation) + " is not " + std::string(kOperations);
+}
+
+// Evaluates one review whose uid is known; throws FailedReview for anything it cannot judge.
+void evaluate_review(const Engine& engine, const json& review, const json& request,
+                     std::string_view environment_name, const Date& today,
+                     AdmissionOutcome& outcome) {
+  if (!is_v1_review(review)) throw FailedReview{400, std::string(kNotAV1Review)};
+  if (const json* kind = member(request, "kind")) outcome.kind = string_member(*kind, "kind");
+  outcome.namespace_ = string_member(request, "namespace");
+  outcome.name = string_member(request, "name");
+  outcome.operation = string_member(request, "operation");
+  if (const json* dry_run = member(request, "dryRun");
+      dry_run != nullptr && dry_run->is_boolean()) {
+    outcome.dry_run = dry_run->get<bool>();
+  }
+  if (!is_operation(outcome.operation)) {
+    throw FailedReview{400, operation_error(outcome.operation)};
+  }
+
+  Placement placement;
+  placement.named = environment_name;
+  // The API server names the namespace in the request; a new object's metadata may not.
+  placement.known_namespace = outcome.namespace_;
+  if (!environment_name.empty()) {
+    try {
+      outcome.environment = named_environment(engine.policy(), environment_name, "").name;
+    } catch (const UnknownEnvironment& error) {
+      throw FailedReview{404, std::string(error.what()) +
+                                  ": the webhook configuration's path /validate/" +
+                                  std::string(environment_name) + " and the policy disagree"};
+    }
+  }
+
+  json response = response_review(review, outcome.uid, true);
+  outcome.decision = "allow";
+  const std::string subresource = string_member(request, "subResource");
+  const json* resource = member(request, "resource");
+  const bool pod_subresource =
+      !subresource.empty() && resource != nullptr && string_member(*resource, "group").empty() &&
+      string_member(*resource, "resource") == "pods" && !is_ignored_pod_subresource(subresource);
+  if (outcome.operation != "CREATE" && outcome.operation != "UPDATE") {
+    outcome.reason = "operation " + outcome.operation + " is not evaluated";
+  } else if (!subresource.empty() && !pod_subresource) {
+    outcome.reason = "subresource " + subresource + " is not evaluated";
+  } else {
+    const json* object = member(request, "object");
+    if (object == nullptr || !object->is_object()) {
+      throw FailedReview{400,
+                         "request.object is missing or not an object for " + outcome.operation};
+    }
+    const ObjectRef ref = ObjectRef::of(*object);
+    if (pod_subresource && (ref.kind != "Pod" || ref.api_version != "v1")) {
+      throw FailedReview{400, "request.object of pods/" + subresource +
+                                  " is not a v1 Pod; em-guard cannot see what it changes"};
+    }
+    const Environment* environment = environment_of(engine.policy(), *object, placement);
+    if (environment == nullptr) {
+      outcome.reason = "no environment of the policy claims namespace " +
+                       (outcome.namespace_.empty() ? "(none)" : outcome.namespace_);
+    } else {
+      outcome.environment = environment->name;
+      EvaluationContext context;
+      context.environment = environment;
+      context.today = today;
+      Evaluation evaluation;
+      try {
+        evaluation = engine.evaluate(*object, context);
+      } catch (const InputError& error) {
+        throw FailedReview{400, error.what()};
+      }
+      std::vector<const Violation*> enforced;
+      std::vector<std::string> warning_texts;
+      std::size_t warnings_size = 0;
+      std::set<std::string> rules;
+      for (const Violation& violation : evaluation.violations) {
+        rules.insert(violation.rule);
+        if (violation.mode == Mode::Enforce) {
+          enforced.push_back(&violation);
+        } else {
+          warning_texts.push_back("em-guard [" + violation.rule + "] " + violation.path + ": " +
+                                  violation.message);
+          warnings_size += warning_texts.back().size();
+        }
+      }
+      json warnings = json::array();
+      for (std::string& text : warning_texts) {
+        warnings.push_back(warnings_size > kWarningsTotalLimit
+                               ? truncated(std::move(text), kWarningItemLimit)
+                               : std::move(text));
+      }
+      outcome.rules.assign(rules.begin(), rules.end());
+      if (!enforced.empty()) {
+        outcome.decision = "deny";
+        response["response"]["allowed"] = false;
+        response["response"]["status"] = {{"code", 403},
+                                          {"reason", "Forbidden"},
+                                          {"message", denial_message(ref, *environment, enforced)}};
+      } else if (!warnings.empty()) {
+        outcome.decision = "warn";
+      }
+      if (!warnings.empty()) response["response"]["warnings"] = std::move(warnings);
+    }
+  }
+  outcome.body = response.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 }  // namespace
 
 AdmissionOutcome review_admission(const Engine& engine, std::string_view body,
                                   std::string_view environment_name, const Date& today) {
   AdmissionOutcome outcome;
+  json review;
+  const json* request = nullptr;
+  try {
+    review = parse_review(body);
+    if (!review.is_object()) throw BadReview{400, "expected an AdmissionReview object"};
+    request = object_member(review, "request");
+    if (request != nullptr) outcome.uid = string_member(*request, "uid");
+    if (outcome.uid.empty()) {
+      if (!is_v1_review(review)) throw BadReview{400, std::string(kNotAV1Review)};
+      if (request == nullptr) throw BadReview{400, "AdmissionReview has no request object"};
+      throw BadReview{400, "request.uid is missing or not a string"};
+    }
+  } catch (const BadReview& bad) {
+    reject(outcome, bad);
+    return outcome;
+  }
+  // From here on the uid is known: every outcome is an AdmissionReview answer.
+  try {
+    evaluate_review(engine, review, *request, environment_name, today, outcome);
+  } catch (const FailedReview& failed) {
+    refuse(outcome, review, failed);
+  } catch (const std::exception&) {
+    // Out of memory or a bug: refuse (never admit unjudged) without quoting what failed.
+    refuse(outcome, review, {500, "internal error while evaluating the review"});
+  }
+  return outcome;
+}
+AdmissionOutcome refuse_admission(std::string_view body, int code, const std::string& message) {
+  AdmissionOutcome outcome;
   try {
     const json review = parse_review(body);
-    if (!review.is_object()) throw BadReview{400, "expected an AdmissionReview object"};
-    if (string_member(review, "kind") != "AdmissionReview" ||
-        string_member(review, "apiVersion") != "admission.k8s.io/v1") {
-      throw BadReview{400,
-                      "expected apiVersion admission.k8s.io/v1 and kind AdmissionReview (the "
-                      "webhook configuration must list admissionReviewVersions: [v1])"};
-    }
-    const json* request = member(review, "request");
-    if (request == nullptr || !request->is_object()) {
-      throw BadReview{400, "AdmissionReview has no request object"};
-    }
-    outcome.uid = string_member(*request, "uid");
-    if (outcome.uid.empty()) throw BadReview{400, "request.uid is missing or not a string"};
-    if (const json* kind = member(*request, "kind")) outcome.kind = string_member(*kind, "kind");
-    outcome.namespace_ = string_member(*request, "namespace");
-    outcome.name = string_member(*request, "name");
-    outcome.operation = string_member(*request, "operation");
-    if (const json* dry_run = member(*request, "dryRun");
-        dry_run != nullptr && dry_run->is_boolean()) {
-      outcome.dry_run = dry_run->get<bool>();
-    }
-
-    const Environment* environment = nullptr;
-    if (!environment_name.empty()) {
-      environment = engine.policy().find_environment(environment_name);
-      if (environment == nullptr) {
-        throw BadReview{404, "environment " + quoted(environment_name) +
-                                 " is not in the policy: the webhook configuration's path and "
-                                 "the policy disagree"};
-      }
-    }
-
-    json response = response_review(review, outcome.uid, true);
-    outcome.decision = "allow";
-    const std::string subresource = string_member(*request, "subResource");
-    if (outcome.operation != "CREATE" && outcome.operation != "UPDATE") {
-      outcome.reason = "operation " + (outcome.operation.empty() ? "(none)" : outcome.operation) +
-                       " is not evaluated";
-    } else if (!subresource.empty()) {
-      outcome.reason = "subresource " + subresource + " is not evaluated";
-    } else {
-      const json* object = member(*request, "object");
-      if (object == nullptr || !object->is_object()) {
-        throw BadReview{400, "request.object is missing or not an object for " + outcome.operation};
-      }
-      if (environment == nullptr) {
-        // A Namespace carries the labels that place it; any other object goes by its namespace.
-        const ObjectRef ref = ObjectRef::of(*object);
-        if (ref.is_namespace()) {
-          const std::map<std::string, std::string> labels = string_labels(*object);
-          environment = engine.policy().environment_for_namespace(ref.name, &labels);
-        } else {
-          environment = engine.policy().environment_for_namespace(outcome.namespace_);
-        }
-      }
-      if (environment == nullptr) {
-        outcome.reason = "no environment of the policy claims namespace " +
-                         (outcome.namespace_.empty() ? "(none)" : outcome.namespace_);
-      } else {
-        outcome.environment = environment->name;
-        EvaluationContext context;
-        context.environment = environment;
-        context.today = today;
-        Evaluation evaluation;
-        try {
-          evaluation = engine.evaluate(*object, context);
-        } catch (const InputError& error) {
-          throw BadReview{400, error.what()};
-        }
-        std::vector<const Violation*> enforced;
-        std::vector<std::string> warning_texts;
-        std::size_t warnings_size = 0;
-        std::set<std::string> rules;
-        for (const Violation& violation : evaluation.violations) {
-          rules.insert(violation.rule);
-          if (violation.mode == Mode::Enforce) {
-            enforced.push_back(&violation);
-          } else {
-            warning_texts.push_back("em-guard [" + violation.rule + "] " + violation.path + ": " +
-                                    violation.message);
-            warnings_size += warning_texts.back().size();
-          }
-        }
-        json warnings = json::array();
-        for (std::string& text : warning_texts) {
-          warnings.push_back(warnings_size > kWarningsTotalLimit
-                                 ? truncated(std::move(text), kWarningItemLimit)
-                                 : std::move(text));
-        }
-        outcome.rules.assign(rules.begin(), rules.end());
-        if (!enforced.empty()) {
-          outcome.decision = "deny";
-          response["response"]["allowed"] = false;
-          response["response"]["status"] = {
-              {"code", 403},
-              {"reason", "Forbidden"},
-              {"message", denial_message(ObjectRef::of(*object), *environment, enforced)}};
-        } else if (!warnings.empty()) {
-          outcome.decision = "warn";
-        }
-        if (!warnings.empty()) response["response"]["warnings"] = std::move(warnings);
-      }
-    }
-    outcome.body = response.dump(-1, ' ', false, json::error_handler_t::replace);
+    const json* request = object_member(review, "request");
+    if (request != nullptr) outcome.uid = string_member(*request, "uid");
+    if (outcome.uid.empty()) throw BadReview{400, message};
+    refuse(outcome, review, {code, message});
   } catch (const BadReview& bad) {
     reject(outcome, bad);
   }

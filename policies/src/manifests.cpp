@@ -1,7 +1,6 @@
 #include "emguard/manifests.hpp"
 
-#include <map>
-
+#include "emguard/environment.hpp"
 #include "emguard/error.hpp"
 #include "emguard/stream.hpp"
 #include "emguard/yaml.hpp"
@@ -163,30 +162,20 @@ std::vector<BatchResult> evaluate_batch(const Engine& engine,
   EvaluationContext context;
   context.today = options.today;
   context.batch.reserve(objects.size());
-  std::map<std::string, std::map<std::string, std::string>> namespace_labels;
-  for (const ManifestObject& item : objects) {
-    context.batch.push_back(&item.object);
-    const ObjectRef ref = ObjectRef::of(item.object);
-    if (ref.is_namespace()) namespace_labels[ref.name] = string_labels(item.object);
-  }
+  for (const ManifestObject& item : objects) context.batch.push_back(&item.object);
+  const NamespaceLabels namespace_labels = namespace_labels_of(context.batch);
+  Placement placement;
+  placement.default_namespace = options.default_namespace;
+  placement.namespace_labels = &namespace_labels;
 
   std::vector<BatchResult> results;
   results.reserve(objects.size());
   for (const ManifestObject& item : objects) {
     BatchResult result;
     result.object = &item;
-    result.environment = options.environment;
-    if (result.environment == nullptr) {
-      const ObjectRef ref = ObjectRef::of(item.object);
-      // A Namespace belongs to the environment its own labels name.
-      const std::string namespace_ =
-          ref.is_namespace()
-              ? ref.name
-              : (ref.namespace_.empty() ? options.default_namespace : ref.namespace_);
-      const auto labels = namespace_labels.find(namespace_);
-      result.environment = engine.policy().environment_for_namespace(
-          namespace_, labels == namespace_labels.end() ? nullptr : &labels->second);
-    }
+    result.environment = options.environment != nullptr
+                             ? options.environment
+                             : environment_of(engine.policy(), item.object, placement);
     context.environment = result.environment;
     result.evaluation = engine.evaluate(item.object, context);
     results.push_back(std::move(result));

@@ -5,6 +5,7 @@
 
 #include "emguard/embedded_policy.hpp"
 #include "emguard/engine.hpp"
+#include "emguard/environment.hpp"
 #include "emguard/error.hpp"
 #include "emguard/manifests.hpp"
 #include "emguard/schema.hpp"
@@ -95,21 +96,17 @@ CaseResult run_case(const json& item, const Engine& engine, const std::string& s
 
     EvaluationContext context;
     context.today = today;
+    std::vector<const json*> batch{&resource};
+    for (const json& other : others) batch.push_back(&other);
+    // Placed as check places it: a Namespace among `with` (or the resource itself) lends its
+    // labels to the objects in it.
     const std::string environment_name = item.value("environment", suite_environment);
-    if (!environment_name.empty()) {
-      context.environment = engine.policy().find_environment(environment_name);
-      if (context.environment == nullptr) {
-        throw InputError("environment " + emguard::quoted(environment_name) +
-                         " is not in the policy");
-      }
-    } else {
-      context.environment =
-          engine.policy().environment_for_namespace(ObjectRef::of(resource).namespace_);
-    }
-    if (item.contains("with")) {
-      context.batch.push_back(&resource);
-      for (const json& other : others) context.batch.push_back(&other);
-    }
+    const NamespaceLabels namespace_labels = namespace_labels_of(batch);
+    Placement placement;
+    placement.named = environment_name;
+    placement.namespace_labels = &namespace_labels;
+    context.environment = environment_of(engine.policy(), resource, placement);
+    if (item.contains("with")) context.batch = std::move(batch);
     const Evaluation evaluation = engine.evaluate(resource, context);
 
     std::vector<ExpectedViolation> wanted;

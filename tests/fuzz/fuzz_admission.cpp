@@ -1,5 +1,7 @@
 // libFuzzer target: AdmissionReview decoding plus evaluation, as the webhook runs it. Never
-// throws; the answer is always JSON with a status the server knows how to send.
+// throws; the answer is always JSON with a status the server knows how to send, and fails
+// closed: a body whose request.uid can be read is answered 200 with a review of that uid, and
+// one the webhook could not judge (decision "error") never allows.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -42,10 +44,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const std::string_view environment : {"", "production", "staging", "qa"}) {
     const emguard::AdmissionOutcome outcome =
         emguard::review_admission(engine(), body, environment, emguard::Date{2026, 11, 24});
-    const bool known =
-        outcome.http_status == 200 || outcome.http_status == 400 || outcome.http_status == 404;
-    if (!known || !nlohmann::json::accept(outcome.body)) {
+    const bool known = outcome.http_status == 200 || outcome.http_status == 400;
+    const nlohmann::json answer = nlohmann::json::parse(outcome.body, nullptr, false);
+    if (!known || answer.is_discarded()) {
       std::fprintf(stderr, "bad answer: status %d\n", outcome.http_status);
+      std::abort();
+    }
+    if (outcome.http_status != 200) {
+      if (!outcome.uid.empty()) {
+        std::fprintf(stderr, "a review with a uid got a bare %d\n", outcome.http_status);
+        std::abort();
+      }
+      continue;
+    }
+    const nlohmann::json& response = answer.at("response");
+    if (response.at("uid") != outcome.uid ||
+        (outcome.decision == "error" && response.at("allowed") != false)) {
+      std::fprintf(stderr, "a review not answered for its uid, or an error that allows\n");
       std::abort();
     }
   }

@@ -78,6 +78,55 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 
 {{/*
+One webhook entry of the ValidatingWebhookConfiguration. Takes a dict: root (the chart's
+context), fullname, excluded (namespaces never sent), name, path, failurePolicy and
+timeoutSeconds (empty: the webhook.* defaults), selector (the match expression on the
+environment label).
+*/}}
+{{- define "em-guard-webhook.webhook" -}}
+{{- $values := .root.Values }}
+  - name: {{ .name }}
+    admissionReviewVersions: ["v1"]
+    sideEffects: None
+    failurePolicy: {{ .failurePolicy | default $values.webhook.failurePolicy }}
+    timeoutSeconds: {{ .timeoutSeconds | default $values.webhook.timeoutSeconds }}
+    # A request made through another version of a listed resource is converted and sent too.
+    matchPolicy: Equivalent
+    clientConfig:
+      service:
+        name: {{ .fullname }}
+        namespace: {{ .root.Release.Namespace }}
+        path: {{ .path }}
+        port: {{ $values.service.port }}
+      {{- if eq $values.tls.mode "secret" }}
+      caBundle: {{ $values.tls.caBundle }}
+      {{- end }}
+    namespaceSelector:
+      matchExpressions:
+        - key: {{ .selector.key | quote }}
+          operator: {{ .selector.operator }}
+          {{- with .selector.values }}
+          values: {{ toJson . }}
+          {{- end }}
+        - key: kubernetes.io/metadata.name
+          operator: NotIn
+          values:
+            {{- toYaml .excluded | nindent 12 }}
+    {{- with $values.webhook.objectSelector }}
+    objectSelector:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    rules:
+      {{- range $values.webhook.rules }}
+      - apiGroups: {{ toJson .apiGroups }}
+        apiVersions: {{ toJson .apiVersions }}
+        operations: {{ toJson (.operations | default (list "CREATE" "UPDATE")) }}
+        resources: {{ toJson .resources }}
+        scope: Namespaced
+      {{- end }}
+{{- end -}}
+
+{{/*
 Checks that values.schema.json cannot express. Renders nothing; fails the release with a
 message that says what to change.
 */}}
@@ -88,6 +137,9 @@ message that says what to change.
 {{- fail (printf "environments: %q is listed twice; each environment gets one webhook" .name) -}}
 {{- end -}}
 {{- $_ := set $seen .name true -}}
+{{- if eq .name "unlabelled-namespaces" -}}
+{{- fail "environments: \"unlabelled-namespaces\" is the name of the webhook for namespaces without the label; name the environment otherwise" -}}
+{{- end -}}
 {{- end -}}
 {{- if and (eq .Values.tls.mode "secret") (not .Values.tls.caBundle) -}}
 {{- fail "tls.caBundle is required when tls.mode is secret (certs-dev/make-certs.sh prints it)" -}}
