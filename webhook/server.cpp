@@ -1,5 +1,7 @@
 #include "server.hpp"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <atomic>
 #include <csignal>
@@ -42,6 +44,8 @@ constexpr std::size_t kReadAhead = 64 * 1024;
 // How long a request waits for room in the body budget before it gets 503: long enough to ride
 // out a burst of large reviews, short against the API server's 10 s webhook timeout.
 constexpr std::chrono::milliseconds kBudgetWait{1000};
+// Bodies from this size on are followed by malloc_trim (TrimAfterLargeRequest).
+constexpr std::size_t kTrimAfterBodyBytes = 1024 * 1024;
 constexpr const char* kJson = "application/json";
 
 // A value swapped whole by the reloader while request threads read it.
@@ -101,6 +105,19 @@ struct Connection {
   std::atomic<Phase> phase{Phase::Handshake};
   std::atomic<std::chrono::steady_clock::rep> since{0};  // when it entered its phase
   bool idle = false;  // waiting for the next request; touched only on the connection's strand
+};
+
+// Returns the heap that a large review (its body, parsed document and evaluation: ~170 MB for
+// 120,000 containers) freed to the system. Without it each worker thread's malloc arena keeps
+// its own high-water mark, so two large reviews in a row on two threads hold twice the peak.
+struct TrimAfterLargeRequest {
+  bool large = false;
+  TrimAfterLargeRequest() = default;
+  TrimAfterLargeRequest(const TrimAfterLargeRequest&) = delete;
+  TrimAfterLargeRequest& operator=(const TrimAfterLargeRequest&) = delete;
+  ~TrimAfterLargeRequest() {
+    if (large) ::malloc_trim(0);
+  }
 };
 
 // How a request's body read ended.
@@ -329,6 +346,8 @@ struct Server {
         buffer.commit(got);
       }
       if (!connection->advance(Phase::Headers)) break;
+      // Declared first, so that it runs once the request and its body are freed.
+      TrimAfterLargeRequest trim;
       // Declared before the parser, so that the body is freed before its bytes are given back.
       BodyBudget::Lease lease = body_budget.lease();
       http::request_parser<http::string_body> parser;
@@ -380,6 +399,7 @@ struct Server {
       }
 
       const Request& request = parser.get();
+      trim.large = request.body().size() >= kTrimAfterBodyBytes;
       const auto started = std::chrono::steady_clock::now();
       Handled handled = handle(request);
       Response& response = handled.response;
