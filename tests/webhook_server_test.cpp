@@ -1149,10 +1149,12 @@ TEST(WebhookServer, ConnectionsBeyondTheCapEvictAnIdleOneOrAreClosedAtOnce) {
   EXPECT_LT(elapsed_ms(started), 1000) << "closed at once, not after a timeout";
 
   // Once they are answered they are idle, and a new connection takes the place of one of them.
-  ASSERT_EQ(first->write_raw(request.substr(request.size() - 10)), "");
-  ASSERT_EQ(second->write_raw(request.substr(request.size() - 10)), "");
+  // One after the other, so that the first has been idle the longest.
   std::string error;
+  ASSERT_EQ(first->write_raw(request.substr(request.size() - 10)), "");
   ASSERT_TRUE(first->read_response(&error)) << error;
+  std::this_thread::sleep_for(50ms);
+  ASSERT_EQ(second->write_raw(request.substr(request.size() - 10)), "");
   ASSERT_TRUE(second->read_response(&error)) << error;
   const auto fourth = connected(*server);
   const std::string metrics = metrics_text(*fourth);
