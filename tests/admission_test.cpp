@@ -101,17 +101,54 @@ TEST_F(AdmissionTest, AllowsPinnedAndWarnsInWarnMode) {
 }
 
 TEST_F(AdmissionTest, ManyWarningsAreCutLikeTheApiServerDoes) {
+  // Three fit in the API server's 4 KiB: whole.
+  const json few =
+      json::parse(run(review(pod("nginx:latest", 3)), "staging").body)["response"]["warnings"];
+  ASSERT_EQ(few.size(), 3u);
+  for (const json& warning : few) EXPECT_TRUE(std::string(warning).ends_with(".")) << warning;
+
+  // Thirty do not: each is cut to 256 characters as the API server would
+  // (k8s.io/apiserver pkg/endpoints/filters/warning.go, truncateItemRunes), and only as many
+  // are listed as leave the total under its truncateAtTotalRunes (4 KiB) with room for the
+  // count: past that total the API server drops further warnings, so the count must fit too.
   const AdmissionOutcome warned = run(review(pod("nginx:latest", 30)), "staging");
   const json warnings = json::parse(warned.body)["response"]["warnings"];
-  ASSERT_EQ(warnings.size(), 30u);
-  for (const json& warning : warnings) {
-    const std::string text = warning;
+  ASSERT_GE(warnings.size(), 2u);
+  std::size_t total = 0;
+  for (std::size_t i = 0; i + 1 < warnings.size(); ++i) {
+    const std::string text = warnings[i];
     EXPECT_LE(text.size(), 256u);
     EXPECT_TRUE(text.ends_with("...")) << text;
+    EXPECT_EQ(text.rfind("em-guard [pinned-images] spec.containers[" + std::to_string(i) + "]", 0),
+              0u)
+        << text;
+    total += text.size();
   }
+  const std::string last = warnings.back();
+  total += last.size();
+  EXPECT_LE(total, 4096u);
+  EXPECT_EQ(last, "em-guard: ... and " + std::to_string(30 - (warnings.size() - 1)) +
+                      " more warnings (run em-guard-webhook check on the manifest for all of "
+                      "them)");
+
   const AdmissionOutcome denied = run(review(pod("nginx:latest", 30)));
   const std::string message = json::parse(denied.body)["response"]["status"]["message"];
   EXPECT_NE(message.find("- and 10 more (run em-guard-webhook check"), std::string::npos);
+}
+
+TEST_F(AdmissionTest, WarningsOfAHugeObjectStayBounded) {
+  // The class of a staging review with 120,000 unpinned images (31.8 MB of warnings before):
+  // the answer stays a few KiB however many images warn, and still says how many.
+  const std::size_t images = 20'000;
+  const AdmissionOutcome warned = run(review(pod("nginx:latest", images)), "staging");
+  EXPECT_EQ(warned.decision, "warn");
+  EXPECT_LT(warned.body.size(), 8u * 1024) << warned.body.size();
+  const json warnings = json::parse(warned.body)["response"]["warnings"];
+  ASSERT_GE(warnings.size(), 2u);
+  EXPECT_LE(warnings.size(), 21u);
+  EXPECT_EQ(std::string(warnings.back()),
+            "em-guard: ... and " + std::to_string(images - (warnings.size() - 1)) +
+                " more warnings (run em-guard-webhook check on the manifest for all of them)");
 }
 
 TEST_F(AdmissionTest, WhatIsNotEvaluated) {

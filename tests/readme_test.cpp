@@ -211,7 +211,7 @@ TEST(Readme, ChartValuesExamplesPassTheChartSchema) {
 TEST(Readme, EveryScriptTakesHelp) {
   // The binaries' --help is tested with their commands; these are the scripts a reader runs.
   for (const char* script : {"dev.sh", "tests/fuzz/run", "certs-dev/make-certs.sh", "bench/run",
-                             "bench/run-webhook", "bench/run-soak"}) {
+                             "bench/run-webhook", "bench/run-soak", "bench/run-attacks"}) {
     SCOPED_TRACE(script);
     const ProcessResult result = run_process({(kSource / script).string(), "--help"}, base_env(),
                                              std::chrono::seconds(10), {}, kSource);

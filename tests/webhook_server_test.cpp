@@ -2,8 +2,12 @@
 // certs-dev/make-certs.sh, spoken to over TLS by a real client with the AdmissionReview bodies
 // the Kubernetes API server sends. Every wait is bounded, so a hung server fails a test instead
 // of hanging the suite.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -11,6 +15,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -1179,12 +1184,16 @@ TEST(WebhookServer, ClientCertificateRequiredWithClientCa) {
 
 // --- 10. connection cap ------------------------------------------------------------------------
 
-TEST(WebhookServer, ConnectionsBeyondTheCapAreClosedAtOnce) {
+TEST(WebhookServer, ConnectionsBeyondTheCapEvictAnIdleOneOrAreClosedAtOnce) {
   const auto server = serve({"--max-connections", "2"});
+  // Two connections busy with a request (a body still arriving): nothing to evict.
+  const std::string request = TlsClient::serialize(
+      post("/validate", review_body(pod_review("production", "nginx:1.25.3"))));
   const auto first = connected(*server);
   const auto second = connected(*server);
-  EXPECT_EQ(send(*first, get("/healthz")).status, 200);
-  EXPECT_EQ(send(*second, get("/healthz")).status, 200);
+  ASSERT_EQ(first->write_raw(request.substr(0, request.size() - 10)), "");
+  ASSERT_EQ(second->write_raw(request.substr(0, request.size() - 10)), "");
+  std::this_thread::sleep_for(200ms);
 
   TlsClient third(client_options());
   ASSERT_EQ(third.connect_tcp(server->port()), "");
@@ -1192,18 +1201,23 @@ TEST(WebhookServer, ConnectionsBeyondTheCapAreClosedAtOnce) {
   EXPECT_NE(third.handshake(), "");
   EXPECT_LT(elapsed_ms(started), 1000) << "closed at once, not after a timeout";
 
-  const std::string metrics = metrics_text(*first);
+  // Once they are answered they are idle, and a new connection takes the place of one of them.
+  // One after the other, so that the first has been idle the longest.
+  std::string error;
+  ASSERT_EQ(first->write_raw(request.substr(request.size() - 10)), "");
+  ASSERT_TRUE(first->read_response(&error)) << error;
+  std::this_thread::sleep_for(50ms);
+  ASSERT_EQ(second->write_raw(request.substr(request.size() - 10)), "");
+  ASSERT_TRUE(second->read_response(&error)) << error;
+  const auto fourth = connected(*server);
+  const std::string metrics = metrics_text(*fourth);
   EXPECT_EQ(metric(metrics, "em_guard_rejected_connections_total"), 1.0) << metrics;
+  EXPECT_EQ(metric(metrics, "em_guard_evicted_connections_total"), 1.0) << metrics;
   EXPECT_EQ(metric(metrics, "em_guard_open_connections"), 2.0) << metrics;
-
-  // A slot that frees up is taken again.
-  second->close();
-  EXPECT_TRUE(eventually(
-      [&] {
-        TlsClient again(client_options());
-        return again.connect(server->port()).empty() && again.request(get("/healthz"));
-      },
-      2s));
+  // The longest idle one went: the first.
+  EXPECT_TRUE(first->wait_closed(2s));
+  EXPECT_FALSE(second->wait_closed(100ms));
+  EXPECT_EQ(send(*second, get("/healthz")).status, 200);
 }
 
 // --- 11. logs ----------------------------------------------------------------------------------
@@ -1310,6 +1324,319 @@ TEST(WebhookServer, LogLevelWarnKeepsOnlyProblems) {
   ASSERT_TRUE(bad) << server->log_text();
   EXPECT_EQ(bad->value("level", ""), "warn");
   EXPECT_EQ(bad->value("code", 0), 400);
+}
+
+// --- 12. resources bounded as a whole (issue 11) ----------------------------------------------
+
+// A "kB" field of /proc/PID/status ("VmHWM:", "VmRSS:"), -1 when unreadable.
+long status_kb(pid_t pid, const std::string& field) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(field, 0) == 0) return std::stol(line.substr(field.size()));
+  }
+  return -1;
+}
+
+// What a fresh client (the API server) gets while an attack runs: one review on a new
+// connection, answered within `limit`.
+void expect_api_server_served(const WebhookServer& server, std::chrono::milliseconds limit) {
+  const auto started = Clock::now();
+  TlsClientOptions options = client_options();
+  options.timeout = limit;
+  TlsClient client(options);
+  ASSERT_EQ(client.connect(server.port()), "") << "a fresh client cannot connect";
+  const json answer =
+      review(client, "/validate/production", pod_review("production", "nginx:latest"));
+  EXPECT_EQ(answer.value("allowed", true), false);
+  EXPECT_LT(elapsed_ms(started), limit.count());
+}
+
+// A TCP connection from `source` (a loopback address) to 127.0.0.1:port that says nothing:
+// an idle TLS client that never starts its handshake. -1 on failure.
+int silent_connection(const std::string& source, std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source.c_str(), &local.sin_addr);
+  sockaddr_in remote{};
+  remote.sin_family = AF_INET;
+  remote.sin_port = htons(port);
+  remote.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0 ||
+      ::connect(fd, reinterpret_cast<const sockaddr*>(&remote), sizeof remote) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+TEST(WebhookServer, BodiesInFlightShareOneMemoryBudget) {
+  // The issue's attack with the default limits: 30 connections without client certificates,
+  // each declaring an 8 MiB - 1 body and sending all of it but the last byte, which it holds
+  // back. Per request that is under --max-body-bytes; together it was 240 MB (RSS 10 -> 254 MB
+  // against the chart's 256Mi). The body timeout is raised so that the bodies stay in flight
+  // while the test measures.
+  const auto server = serve({"--read-body-timeout", "60"});
+  const long before_kb = status_kb(server->pid(), "VmHWM:");
+  const std::size_t body_size = 8 * 1024 * 1024 - 1;
+  std::string request = TlsClient::serialize(post("/validate", std::string(body_size, ' ')));
+  request.pop_back();  // the last byte never comes
+
+  constexpr int kAttackers = 30;
+  std::vector<std::unique_ptr<TlsClient>> attackers;
+  for (int i = 0; i < kAttackers; ++i) attackers.push_back(connected(*server));
+  std::vector<std::string> written(kAttackers);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kAttackers; ++i) {
+    threads.emplace_back([&, i] { written[i] = attackers[i]->write_raw(request); });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  // Those that found no room waited a second and were told so: 503, Retry-After, closed.
+  int refused = 0, held = 0;
+  for (int i = 0; i < kAttackers; ++i) {
+    if (attackers[i]->wait_closed(100ms)) {
+      ++refused;
+    } else {
+      EXPECT_EQ(written[i], "") << "an admitted body was written whole";
+      ++held;
+    }
+  }
+  // 64 MiB by default, 7/8 of it for large bodies: 7 bodies of 8 MiB - 1.
+  EXPECT_EQ(held, 7);
+  EXPECT_EQ(refused, kAttackers - 7);
+  {
+    auto late = connected(*server);
+    ASSERT_EQ(late->write_raw(request.substr(0, request.find("\r\n\r\n") + 4)), "");
+    std::string error;
+    const auto answer = late->read_response(&error);
+    ASSERT_TRUE(answer) << error;
+    EXPECT_EQ(answer->status, 503);
+    EXPECT_EQ(answer->header("retry-after"), "1");
+    EXPECT_EQ(body_json(*answer).value("error", ""),
+              "the server is busy: the request bodies in flight hold its memory budget; retry");
+    EXPECT_TRUE(late->wait_closed(2s));
+  }
+
+  // The API server's everyday reviews have a reserve of their own: served at once.
+  expect_api_server_served(*server, 2000ms);
+  const auto client = connected(*server);
+  const std::string metrics = metrics_text(*client);
+  EXPECT_EQ(metric(metrics, "em_guard_request_body_bytes_in_flight"), 7.0 * body_size) << metrics;
+  EXPECT_EQ(
+      metric(metrics, R"(em_guard_requests_total{path="/validate",code="503",decision="none"})"),
+      kAttackers - 7 + 1)
+      << metrics;
+
+  const long after_kb = status_kb(server->pid(), "VmHWM:");
+  std::printf("[ measured ] 30 x 8 MiB-1 bodies: server VmHWM %ld KB -> %ld KB\n", before_kb,
+              after_kb);
+  // The budget (64 MiB) and the TLS and parser state of ~40 connections, far from 256 MiB.
+  EXPECT_LT(after_kb - before_kb, 96L * 1024) << before_kb << " -> " << after_kb;
+
+  // Once the held bodies go, their budget is free again.
+  attackers.clear();
+  EXPECT_TRUE(eventually(
+      [&] { return metric(metrics_text(*client), "em_guard_request_body_bytes_in_flight") == 0.0; },
+      3s));
+  ASSERT_TRUE(server->running()) << server->log_text();
+}
+
+TEST(WebhookServer, ChunkedBodiesAreChargedAsTheyGrow) {
+  // A chunked body declares no size: it is charged one read ahead of what it holds, so the
+  // budget refuses it as it grows past its share, not after the memory is taken.
+  const auto server = serve({"--max-body-bytes", "1048576", "--max-body-budget-bytes", "2097152",
+                             "--read-body-timeout", "30"});
+  // Large bodies may hold 7/8 of 2 MiB: one 1 MiB chunked body fits, a second does not.
+  const std::string header =
+      "POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n";
+  const std::string chunk = "10000\r\n" + std::string(0x10000, ' ') + "\r\n";  // 64 KiB
+  std::string almost_1_mib;
+  for (int i = 0; i < 15; ++i) almost_1_mib += chunk;
+  auto first = connected(*server);
+  ASSERT_EQ(first->write_raw(header + almost_1_mib), "");
+  std::this_thread::sleep_for(300ms);
+  auto second = connected(*server);
+  ASSERT_EQ(second->write_raw(header), "");
+  std::string written;
+  std::thread writer([&] { written = second->write_raw(almost_1_mib); });
+  std::string error;
+  const auto answer = second->read_response(&error);
+  writer.join();
+  ASSERT_TRUE(answer) << error;
+  EXPECT_EQ(answer->status, 503) << answer->body;
+  // The first, still within its share, completes and is answered (a 400: spaces are no JSON).
+  ASSERT_EQ(first->write_raw("0\r\n\r\n"), "");
+  const auto first_answer = first->read_response(&error);
+  ASSERT_TRUE(first_answer) << error;
+  EXPECT_EQ(first_answer->status, 400) << first_answer->body;
+  expect_api_server_served(*server, 2000ms);
+}
+
+TEST(WebhookServer, IdleKeepAliveConnectionsNeverLockOutTheApiServer) {
+  // The issue's attack: one client opens more idle keep-alive connections than the cap (600
+  // against 512 by default) and holds them for the whole idle timeout. At the cap a new
+  // connection now evicts an idle one, from the client with the most connections first.
+  const auto server = serve({"--max-connections", "40"});
+  const long before_kb = status_kb(server->pid(), "VmHWM:");
+  // The API server's connection, open before the attack and idle between reviews.
+  const auto api_server = connected(*server);
+  review(*api_server, "/validate/production", pod_review("production", "nginx:1.25.3"));
+
+  TlsClientOptions attacker_options = client_options();
+  attacker_options.source_address = "127.0.0.2";
+  std::vector<std::unique_ptr<TlsClient>> attackers;
+  int answered = 0;
+  for (int i = 0; i < 100; ++i) {
+    attackers.push_back(std::make_unique<TlsClient>(attacker_options));
+    if (attackers.back()->connect(server->port()).empty() &&
+        attackers.back()->request(get("/healthz"))) {
+      ++answered;
+    }
+  }
+  EXPECT_EQ(answered, 100) << "every new connection gets in";
+  // Fresh clients get in at once, and the API server's idle connection was not the one evicted:
+  // the attacker's address held the most connections.
+  expect_api_server_served(*server, 1000ms);
+  EXPECT_EQ(review(*api_server, "/validate/production", pod_review("production", "nginx:latest"))
+                .value("allowed", true),
+            false);
+  int still_open = 0;
+  for (const auto& attacker : attackers) still_open += attacker->wait_closed(10ms) ? 0 : 1;
+  EXPECT_LE(still_open, 39);
+  const std::string metrics = metrics_text(*api_server);
+  EXPECT_GE(metric(metrics, "em_guard_evicted_connections_total").value_or(0), 100 - 39.0)
+      << metrics;
+  EXPECT_LE(metric(metrics, "em_guard_open_connections").value_or(1e9), 41.0) << metrics;
+  std::printf("[ measured ] 100 idle keep-alive connections at a cap of 40: VmHWM %ld -> %ld KB\n",
+              before_kb, status_kb(server->pid(), "VmHWM:"));
+}
+
+TEST(WebhookServer, IdleTlsConnectionsNeverLockOutTheApiServer) {
+  // The issue's attack with the default cap (512): 2,000 TCP connections that never start
+  // their TLS handshake. They used to fill the cap and refuse new clients until the handshake
+  // timeout (5 s) freed slots.
+  const auto server = serve();
+  const long before_kb = status_kb(server->pid(), "VmHWM:");
+  const auto api_server = connected(*server);
+  review(*api_server, "/validate/production", pod_review("production", "nginx:1.25.3"));
+  std::vector<int> silent;
+  for (int i = 0; i < 2000; ++i) {
+    const int fd = silent_connection("127.0.0.2", server->port());
+    if (fd >= 0) silent.push_back(fd);
+  }
+  EXPECT_EQ(silent.size(), 2000U);
+  const auto attacked = Clock::now();
+  expect_api_server_served(*server, 1000ms);
+  EXPECT_LT(elapsed_ms(attacked), 1000);
+  // The open idle keep-alive connection of another address survives the flood.
+  EXPECT_EQ(review(*api_server, "/validate/production", pod_review("production", "nginx:latest"))
+                .value("allowed", true),
+            false);
+  const std::string metrics = metrics_text(*api_server);
+  EXPECT_LE(metric(metrics, "em_guard_open_connections").value_or(1e9), 513.0) << metrics;
+  EXPECT_GE(metric(metrics, "em_guard_evicted_connections_total").value_or(0), 2000 - 511.0)
+      << metrics;
+  std::printf("[ measured ] 2000 idle TCP connections: VmHWM %ld -> %ld KB\n", before_kb,
+              status_kb(server->pid(), "VmHWM:"));
+  for (const int fd : silent) ::close(fd);
+}
+
+TEST(WebhookServer, MalformedFramingGets400AndTheConnectionCloses) {
+  const auto server = serve();
+  const std::string good = review_body(pod_review("production", "nginx:1.25.3"));
+  const auto exchange = [&](const std::string& bytes) {
+    auto client = connected(*server);
+    EXPECT_EQ(client->write_raw(bytes), "");
+    std::string error;
+    std::optional<HttpResponse> answer = client->read_response(&error);
+    EXPECT_TRUE(answer) << error << " for " << bytes.substr(0, 120);
+    EXPECT_TRUE(client->wait_closed(2s)) << bytes.substr(0, 120);
+    return answer.value_or(HttpResponse{});
+  };
+  const std::string start =
+      "POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n";
+
+  // A chunk size that is not hex: 400 (the connection used to close without an answer).
+  HttpResponse answer = exchange(start + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n");
+  EXPECT_EQ(answer.status, 400) << answer.body;
+  EXPECT_EQ(body_json(answer).value("error", ""), "malformed chunked body");
+
+  // chunked not last: the length cannot be known (RFC 9112 section 6.3). Beast 1.74 read no
+  // body and answered the body as a second request; now one 400 and nothing more.
+  const std::string smuggled = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  answer = exchange(start + "Transfer-Encoding: chunked, identity\r\n\r\n" + smuggled);
+  EXPECT_EQ(answer.status, 400) << answer.body;
+  EXPECT_EQ(body_json(answer).value("error", ""),
+            "Transfer-Encoding must end in chunked (RFC 9112 section 6.3)");
+  answer = exchange(start + "Transfer-Encoding: gzip\r\nContent-Length: 2\r\n\r\n{}");
+  EXPECT_EQ(answer.status, 400) << answer.body;
+
+  // HTTP/1.1 needs exactly one Host (RFC 9112 section 3.2).
+  const std::string no_host =
+      "POST /validate HTTP/1.1\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(good.size()) + "\r\n\r\n" + good;
+  answer = exchange(no_host);
+  EXPECT_EQ(answer.status, 400) << answer.body;
+  EXPECT_EQ(body_json(answer).value("error", ""), "an HTTP/1.1 request needs a Host header");
+  answer = exchange(
+      "POST /validate HTTP/1.1\r\nHost: a\r\nHost: b\r\n"
+      "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+  EXPECT_EQ(answer.status, 400) << answer.body;
+  EXPECT_EQ(body_json(answer).value("error", ""), "a request must have one Host header");
+
+  // HTTP/1.0 has no Host requirement: served (and closed, as HTTP/1.0 without keep-alive).
+  answer = exchange("GET /healthz HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(answer.status, 200) << answer.body;
+
+  const auto client = connected(*server);
+  const std::string metrics = metrics_text(*client);
+  EXPECT_EQ(
+      metric(metrics, R"(em_guard_requests_total{path="/validate",code="400",decision="none"})"),
+      5.0)
+      << metrics;
+  ASSERT_TRUE(server->running()) << server->log_text();
+}
+
+TEST(WebhookServer, WarningsOfAHugeStagingReviewStayBounded) {
+  // The issue's review: 120,000 containers with `:stable` images in staging (warn mode), which
+  // came back as 31.8 MB with 120,000 warnings (610 MB RSS). Now the warnings are capped like
+  // denials: a few KiB however many images warn.
+  constexpr int kImages = 120'000;
+  Review request = pod_review("staging", "nginx:stable");
+  json containers = json::array();
+  for (int i = 0; i < kImages; ++i) {
+    containers.push_back({{"name", "c" + std::to_string(i)}, {"image", "nginx:stable"}});
+  }
+  request.object["spec"]["containers"] = std::move(containers);
+  request.object["metadata"].erase("managedFields");
+  const std::string body = review_body(request);
+  ASSERT_LT(body.size(), 8U * 1024 * 1024);
+  const auto server = serve();
+  const long before_kb = status_kb(server->pid(), "VmHWM:");
+  TlsClientOptions patient = client_options();
+  patient.timeout = std::chrono::seconds(60);
+  const auto client = connected(*server, patient);
+  const HttpResponse response = send(*client, post("/validate/staging", body));
+  ASSERT_EQ(response.status, 200) << response.body.substr(0, 300);
+  EXPECT_LT(response.body.size(), 8U * 1024);
+  const json answer = body_json(response)["response"];
+  EXPECT_EQ(answer.value("allowed", false), true);
+  ASSERT_TRUE(answer.contains("warnings"));
+  const json& warnings = answer["warnings"];
+  ASSERT_GE(warnings.size(), 2U);
+  EXPECT_LE(warnings.size(), 21U);
+  EXPECT_EQ(std::string(warnings.back()),
+            "em-guard: ... and " + std::to_string(kImages - (warnings.size() - 1)) +
+                " more warnings (run em-guard-webhook check on the manifest for all of them)");
+  const long after_kb = status_kb(server->pid(), "VmHWM:");
+  std::printf(
+      "[ measured ] %d warned images (%zu-byte review): %zu-byte answer, VmHWM %ld -> %ld KB\n",
+      kImages, body.size(), response.body.size(), before_kb, after_kb);
 }
 
 }  // namespace

@@ -84,7 +84,13 @@ Options:
   --policy FILE               policy file (default: the built-in em-runtime policy)
   --threads N                 worker threads (default 2)
   --max-body-bytes N          largest request body accepted, else 413 (default 8388608)
-  --max-connections N         open connections beyond this are closed at once (default 512)
+  --max-body-budget-bytes N   what the bodies of all requests in flight may hold together;
+                              past it a request waits up to 1 s, then gets 503 (default
+                              67108864; bodies over 64 KiB may use 7/8 of it, so it must be at
+                              least 8/7 of --max-body-bytes)
+  --max-connections N         at the cap a new connection evicts an idle one (the client with
+                              the most connections first); when all are busy it is closed at
+                              once (default 512)
   --read-header-timeout S     seconds for a request's headers (default 5)
   --read-body-timeout S       seconds for a request's body (default 10)
   --idle-timeout S            seconds a keep-alive connection may wait (default 60)
@@ -200,6 +206,9 @@ int run_serve(int argc, char** argv) {
     } else if (arg == "--max-body-bytes") {
       options.max_body_bytes =
           static_cast<std::size_t>(parse_count("serve", arg, args.value(), 1024, 1 << 30));
+    } else if (arg == "--max-body-budget-bytes") {
+      options.max_body_budget_bytes =
+          static_cast<std::size_t>(parse_count("serve", arg, args.value(), 1024, 1LL << 40));
     } else if (arg == "--max-connections") {
       options.max_connections =
           static_cast<std::size_t>(parse_count("serve", arg, args.value(), 1, 1000000));
@@ -234,6 +243,15 @@ int run_serve(int argc, char** argv) {
   if (options.certificate.empty() || options.private_key.empty()) {
     usage_error("serve",
                 "--tls-cert and --tls-key are required (certs-dev/make-certs.sh makes a pair)");
+  }
+  const std::size_t large_body_share =
+      options.max_body_budget_bytes -
+      options.max_body_budget_bytes / emguard::webhook::kSmallBodyReserveShare;
+  if (options.max_body_bytes > large_body_share) {
+    usage_error("serve", "--max-body-bytes " + std::to_string(options.max_body_bytes) +
+                             " is more than --max-body-budget-bytes leaves for large bodies (" +
+                             std::to_string(large_body_share) +
+                             "): such a request could never be served");
   }
   options.baseline_endpoint = baseline;
   return emguard::webhook::serve(options);

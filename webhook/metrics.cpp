@@ -106,10 +106,21 @@ std::string Metrics::render() const {
   out += "em_guard_open_connections " + std::to_string(open_connections_.load()) + "\n";
   out +=
       "# HELP em_guard_rejected_connections_total Connections closed at once because "
-      "--max-connections were open.\n";
+      "--max-connections were open and none was idle.\n";
   out += "# TYPE em_guard_rejected_connections_total counter\n";
   out +=
       "em_guard_rejected_connections_total " + std::to_string(rejected_connections_.load()) + "\n";
+  out +=
+      "# HELP em_guard_evicted_connections_total Idle connections closed to make room for new "
+      "ones at --max-connections.\n";
+  out += "# TYPE em_guard_evicted_connections_total counter\n";
+  out += "em_guard_evicted_connections_total " + std::to_string(evicted_connections_.load()) + "\n";
+  out +=
+      "# HELP em_guard_request_body_bytes_in_flight Bytes of the request body budget held by "
+      "requests in flight (--max-body-budget-bytes).\n";
+  out += "# TYPE em_guard_request_body_bytes_in_flight gauge\n";
+  out += "em_guard_request_body_bytes_in_flight " + std::to_string(body_bytes_in_flight_.load()) +
+         "\n";
   out += "# HELP em_guard_tls_handshake_failures_total TLS handshakes that failed or timed out.\n";
   out += "# TYPE em_guard_tls_handshake_failures_total counter\n";
   out +=

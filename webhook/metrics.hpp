@@ -30,12 +30,16 @@ class Metrics {
   void count_rejected_connection() {
     rejected_connections_.fetch_add(1, std::memory_order_relaxed);
   }
+  // An idle connection closed to make room for a new one at --max-connections.
+  void count_evicted_connection() { evicted_connections_.fetch_add(1, std::memory_order_relaxed); }
   void count_reload(const std::string& what, bool ok);
   void set_certificate_expiry(std::int64_t unix_seconds) {
     certificate_expiry_.store(unix_seconds, std::memory_order_relaxed);
   }
   std::atomic<std::int64_t>& in_flight() { return in_flight_; }
   std::atomic<std::int64_t>& open_connections() { return open_connections_; }
+  // Bytes of the body budget held by requests in flight (set by the server as it changes).
+  std::atomic<std::int64_t>& body_bytes_in_flight() { return body_bytes_in_flight_; }
 
   std::string render() const;
 
@@ -51,6 +55,8 @@ class Metrics {
   std::atomic<std::int64_t> open_connections_{0};
   std::atomic<std::uint64_t> handshake_failures_{0};
   std::atomic<std::uint64_t> rejected_connections_{0};
+  std::atomic<std::uint64_t> evicted_connections_{0};
+  std::atomic<std::int64_t> body_bytes_in_flight_{0};
   std::atomic<std::int64_t> certificate_expiry_{0};
 };
 

@@ -1,16 +1,23 @@
 #include "server.hpp"
 
+#include <malloc.h>
+
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <exception>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "asio.hpp"
+#include "body_budget.hpp"
 #include "emguard/admission.hpp"
 #include "emguard/engine.hpp"
 #include "emguard/error.hpp"
@@ -32,6 +39,13 @@ using Response = http::response<http::string_body>;
 auto into(boost::system::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
 constexpr std::size_t kHeaderLimit = 16 * 1024;
+// The most one read of a body adds (Beast's read_size for a flat_buffer).
+constexpr std::size_t kReadAhead = 64 * 1024;
+// How long a request waits for room in the body budget before it gets 503: long enough to ride
+// out a burst of large reviews, short against the API server's 10 s webhook timeout.
+constexpr std::chrono::milliseconds kBudgetWait{1000};
+// Bodies from this size on are followed by malloc_trim (TrimAfterLargeRequest).
+constexpr std::size_t kTrimAfterBodyBytes = 1024 * 1024;
 constexpr const char* kJson = "application/json";
 
 // A value swapped whole by the reloader while request threads read it.
@@ -57,12 +71,73 @@ std::shared_ptr<const Engine> load_engine(const std::string& path) {
   return std::make_shared<const Engine>(Policy::load_file_or_builtin(path));
 }
 
+// Where a connection is, for choosing one to evict at the connection cap: Handshake, Idle and
+// Headers are clients that hold a slot without a request the server is working on.
+enum class Phase { Handshake, Idle, Headers, Busy, Evicted };
+
 // One client connection; shared so that a drain can reach idle ones through weak pointers.
 struct Connection {
-  Connection(tcp::socket socket, ssl::context& context) : stream(std::move(socket), context) {}
+  Connection(tcp::socket socket, ssl::context& context, asio::ip::address peer_in)
+      : stream(std::move(socket), context), peer(std::move(peer_in)) {
+    since.store(now());
+  }
+  static std::chrono::steady_clock::rep now() {
+    return std::chrono::steady_clock::now().time_since_epoch().count();
+  }
+  // Moves to `next`, on the connection's strand; false once the acceptor has evicted it.
+  bool advance(Phase next) {
+    Phase current = phase.load();
+    do {
+      if (current == Phase::Evicted) return false;
+    } while (!phase.compare_exchange_weak(current, next));
+    since.store(now());
+    return true;
+  }
+  // Claims the connection for eviction, from the acceptor; false when it is busy or gone.
+  bool claim_for_eviction(Phase seen) {
+    return seen != Phase::Busy && seen != Phase::Evicted &&
+           phase.compare_exchange_strong(seen, Phase::Evicted);
+  }
+  bool evicted() const { return phase.load() == Phase::Evicted; }
+
   Stream stream;
+  const asio::ip::address peer;
+  std::atomic<Phase> phase{Phase::Handshake};
+  std::atomic<std::chrono::steady_clock::rep> since{0};  // when it entered its phase
   bool idle = false;  // waiting for the next request; touched only on the connection's strand
 };
+
+// Returns the heap that a large review (its body, parsed document and evaluation: ~170 MB for
+// 120,000 containers) freed to the system. Without it each worker thread's malloc arena keeps
+// its own high-water mark, so two large reviews in a row on two threads hold twice the peak.
+struct TrimAfterLargeRequest {
+  bool large = false;
+  TrimAfterLargeRequest() = default;
+  TrimAfterLargeRequest(const TrimAfterLargeRequest&) = delete;
+  TrimAfterLargeRequest& operator=(const TrimAfterLargeRequest&) = delete;
+  ~TrimAfterLargeRequest() {
+    if (large) ::malloc_trim(0);
+  }
+};
+
+// How a request's body read ended.
+enum class BodyRead { Complete, OverBudget, OverLimit, Malformed, Gone };
+
+// Why the headers of a request cannot be answered, or "" when they can. Beast 1.74 accepts all
+// of these (RFC 9112 section 3.2, 6.1 and 6.3 say 400): a Transfer-Encoding whose last coding is
+// not chunked (Beast then reads no body and parses the body as the next request: request
+// smuggling), and an HTTP/1.1 request with no Host or several.
+std::string framing_error(const http::request_parser<http::string_body>& parser) {
+  const auto& header = parser.get();
+  if (header.version() == 11 && header.count(http::field::host) != 1) {
+    return header.count(http::field::host) == 0 ? "an HTTP/1.1 request needs a Host header"
+                                                : "a request must have one Host header";
+  }
+  if (header.count(http::field::transfer_encoding) > 0 && !parser.chunked()) {
+    return "Transfer-Encoding must end in chunked (RFC 9112 section 6.3)";
+  }
+  return "";
+}
 
 struct Server {
   explicit Server(const ServerOptions& options_in)
@@ -85,6 +160,9 @@ struct Server {
   asio::steady_timer reload_timer;
   std::atomic<bool> draining{false};
   std::atomic<std::size_t> connections{0};
+  std::atomic<std::size_t> evicting{0};  // connections chosen to make room, not yet closed
+  BodyBudget body_budget{options.max_body_budget_bytes,
+                         options.max_body_budget_bytes / kSmallBodyReserveShare, kSmallBodyBytes};
   std::mutex registry_mutex;
   std::set<std::shared_ptr<Connection>> registry;
 
@@ -191,6 +269,7 @@ struct Server {
           return respond(request, http::status::service_unavailable, "draining\n", "text/plain");
         return respond(request, http::status::ok, "ok\n", "text/plain");
       }
+      metrics.body_bytes_in_flight().store(static_cast<std::int64_t>(body_budget.in_use()));
       return respond(request, http::status::ok, metrics.render(),
                      "text/plain; version=0.0.4; charset=utf-8");
     }
@@ -251,7 +330,7 @@ struct Server {
     lowest.expires_after(options.handshake_timeout);
     co_await stream.async_handshake(ssl::stream_base::server, into(ec));
     if (ec) {
-      metrics.count_handshake_failure();
+      if (!connection->evicted()) metrics.count_handshake_failure();
       log.log(LogLevel::Debug, "TLS handshake failed", {{"error", ec.message()}});
       co_return;
     }
@@ -262,6 +341,7 @@ struct Server {
       // Idle: wait for the first byte of the next request (a drain closes idle connections).
       if (buffer.size() == 0) {
         if (draining && !first) break;
+        if (!connection->advance(Phase::Idle)) break;
         connection->idle = true;
         lowest.expires_after(first ? options.header_timeout : options.idle_timeout);
         const std::size_t got = co_await stream.async_read_some(buffer.prepare(4096), into(ec));
@@ -269,18 +349,21 @@ struct Server {
         if (ec) break;
         buffer.commit(got);
       }
+      if (!connection->advance(Phase::Headers)) break;
+      // Declared first, so that it runs once the request and its body are freed.
+      TrimAfterLargeRequest trim;
+      // Declared before the parser, so that the body is freed before its bytes are given back.
+      BodyBudget::Lease lease = body_budget.lease();
       http::request_parser<http::string_body> parser;
       parser.header_limit(kHeaderLimit);
       parser.body_limit(options.max_body_bytes);
       lowest.expires_after(options.header_timeout);
       co_await http::async_read_header(stream, buffer, parser, into(ec));
+      if (connection->evicted()) break;
       if (ec) {
         // Beast checks a Content-Length against body_limit with the headers: that is a 413.
         if (ec == http::error::body_limit) {
-          metrics.count_rejected(metric_path(path_of(parser.get())), 413);
-          co_await reject(
-              stream, http::status::payload_too_large,
-              "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
+          co_await reject_too_large(stream, metric_path(path_of(parser.get())));
         } else if (ec == http::error::header_limit) {
           metrics.count_rejected("other", 431);
           co_await reject(stream, http::status::request_header_fields_too_large,
@@ -293,21 +376,34 @@ struct Server {
         }
         break;
       }
+      if (const std::string framing = framing_error(parser); !framing.empty()) {
+        metrics.count_rejected(metric_path(path_of(parser.get())), 400);
+        co_await reject(stream, http::status::bad_request, framing);
+        break;
+      }
+      if (!connection->advance(Phase::Busy)) break;
       metrics.in_flight().fetch_add(1);
-      lowest.expires_after(options.body_timeout);
-      co_await http::async_read(stream, buffer, parser, into(ec));
-      if (ec) {
+      const BodyRead body = co_await read_body(stream, buffer, parser, lease);
+      if (body != BodyRead::Complete) {
         metrics.in_flight().fetch_sub(1);
-        if (ec == http::error::body_limit) {  // a chunked body that grew past the limit
-          metrics.count_rejected(metric_path(path_of(parser.get())), 413);
-          co_await reject(
-              stream, http::status::payload_too_large,
-              "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
+        const std::string path = metric_path(path_of(parser.get()));
+        if (body == BodyRead::OverLimit) {  // a chunked body that grew past the limit
+          co_await reject_too_large(stream, path);
+        } else if (body == BodyRead::OverBudget) {
+          metrics.count_rejected(path, 503);
+          co_await reject(stream, http::status::service_unavailable,
+                          "the server is busy: the request bodies in flight hold its memory "
+                          "budget; retry",
+                          "1");
+        } else if (body == BodyRead::Malformed) {
+          metrics.count_rejected(path, 400);
+          co_await reject(stream, http::status::bad_request, "malformed chunked body");
         }
         break;  // timeouts, resets: nothing more to say on this connection
       }
 
       const Request& request = parser.get();
+      trim.large = request.body().size() >= kTrimAfterBodyBytes;
       const auto started = std::chrono::steady_clock::now();
       Handled handled = handle(request);
       Response& response = handled.response;
@@ -330,17 +426,79 @@ struct Server {
       if (ec || !keep_alive) break;
       first = false;
     }
+    if (connection->evicted()) co_return;  // the acceptor closes it
     // Close politely (close_notify), but never wait long for a client that does not answer.
     lowest.expires_after(std::chrono::seconds(1));
     co_await stream.async_shutdown(into(ec));
   }
 
-  awaitable<void> reject(Stream& stream, http::status status, const std::string& message) {
+  // Holds `bytes` of the body budget in `lease`, waiting up to kBudgetWait for room.
+  awaitable<bool> lease_body_bytes(BodyBudget::Lease& lease, std::size_t bytes) {
+    if (lease.resize(bytes)) co_return true;
+    asio::steady_timer pause(co_await asio::this_coro::executor);
+    const auto deadline = std::chrono::steady_clock::now() + kBudgetWait;
+    while (std::chrono::steady_clock::now() < deadline) {
+      beast::error_code ec;
+      pause.expires_after(std::chrono::milliseconds(10));
+      co_await pause.async_wait(into(ec));
+      if (lease.resize(bytes)) co_return true;
+    }
+    co_return false;
+  }
+
+  // Reads the body, with the memory it takes held in `lease` before it is taken: a declared
+  // Content-Length up front (Beast reserves it at once), a chunked body one read ahead of what
+  // it holds (the string is grown here, so Beast never has to grow it).
+  awaitable<BodyRead> read_body(Stream& stream, beast::flat_buffer& buffer,
+                                http::request_parser<http::string_body>& parser,
+                                BodyBudget::Lease& lease) {
+    beast::tcp_stream& lowest = beast::get_lowest_layer(stream);
+    if (const auto length = parser.content_length(); length && *length > 0) {
+      if (!co_await lease_body_bytes(lease, static_cast<std::size_t>(*length))) {
+        co_return BodyRead::OverBudget;
+      }
+    }
+    lowest.expires_after(options.body_timeout);
+    while (!parser.is_done()) {
+      if (parser.chunked()) {
+        std::string& body = parser.get().body();
+        // One read appends at most what is buffered plus one read of kReadAhead bytes.
+        const std::size_t needed = body.size() + buffer.size() + kReadAhead;
+        if (body.capacity() < needed) {
+          const std::size_t grown =
+              std::min(std::max(needed, 2 * body.capacity()), options.max_body_bytes + kReadAhead);
+          if (!co_await lease_body_bytes(lease, grown)) co_return BodyRead::OverBudget;
+          body.reserve(grown);
+        }
+      }
+      beast::error_code ec;
+      co_await http::async_read_some(stream, buffer, parser, into(ec));
+      if (ec == http::error::body_limit) co_return BodyRead::OverLimit;
+      if (ec == http::error::partial_message || ec == http::error::end_of_stream) {
+        co_return BodyRead::Gone;
+      }
+      if (ec && ec.category() == http::make_error_code(http::error::bad_chunk).category()) {
+        co_return BodyRead::Malformed;
+      }
+      if (ec) co_return BodyRead::Gone;
+    }
+    co_return BodyRead::Complete;
+  }
+
+  awaitable<void> reject_too_large(Stream& stream, const std::string& path) {
+    metrics.count_rejected(path, 413);
+    co_await reject(stream, http::status::payload_too_large,
+                    "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
+  }
+
+  awaitable<void> reject(Stream& stream, http::status status, const std::string& message,
+                         const char* retry_after = nullptr) {
     Request placeholder;
     placeholder.version(11);
     placeholder.keep_alive(false);
     Response response = error(placeholder, status, message);
     response.keep_alive(false);
+    if (retry_after != nullptr) response.set(http::field::retry_after, retry_after);
     beast::error_code ec;
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
     co_await http::async_write(stream, response, into(ec));
@@ -350,8 +508,10 @@ struct Server {
     const std::shared_ptr<const ssl::context> context = tls.get();
     // ssl::stream wants a non-const context; the connection keeps it alive, so a reload (which
     // swaps in a new one for new connections) never pulls it from under a handshake.
-    auto connection =
-        std::make_shared<Connection>(std::move(socket), const_cast<ssl::context&>(*context));
+    beast::error_code ec;
+    const tcp::endpoint peer = socket.remote_endpoint(ec);
+    auto connection = std::make_shared<Connection>(
+        std::move(socket), const_cast<ssl::context&>(*context), peer.address());
     {
       const std::lock_guard lock(registry_mutex);
       registry.insert(connection);
@@ -372,9 +532,57 @@ struct Server {
                        const std::lock_guard lock(registry_mutex);
                        registry.erase(connection);
                      }
+                     if (connection->evicted()) evicting.fetch_sub(1);
                      metrics.open_connections().fetch_sub(1);
                      connections.fetch_sub(1);
                    });
+  }
+
+  // Makes room for a new connection at the cap: closes the connection that holds a slot without
+  // a request in progress (in its handshake, idle, or sending headers), from the client address
+  // with the most connections, the longest in that phase first. So one client's idle
+  // connections, however many, cost that client its own connections, and a client that
+  // connects and sends its request at once (the API server) is always let in. False when every
+  // connection is busy with a request.
+  bool evict_one() {
+    std::shared_ptr<Connection> victim;
+    {
+      const std::lock_guard lock(registry_mutex);
+      std::map<asio::ip::address, std::size_t> per_peer;
+      for (const auto& connection : registry) {
+        if (!connection->evicted()) ++per_peer[connection->peer];
+      }
+      // Candidates from the busiest address first, then the oldest; claimed atomically, so a
+      // connection that starts a request meanwhile is passed over.
+      std::vector<std::tuple<std::size_t, std::chrono::steady_clock::rep, Connection*>> ranked;
+      for (const auto& connection : registry) {
+        const Phase phase = connection->phase.load();
+        if (phase == Phase::Busy || phase == Phase::Evicted) continue;
+        ranked.emplace_back(per_peer[connection->peer], -connection->since.load(),
+                            connection.get());
+      }
+      std::sort(ranked.begin(), ranked.end(), std::greater<>());
+      for (const auto& [count, age, candidate] : ranked) {
+        Phase seen = candidate->phase.load();
+        if (candidate->claim_for_eviction(seen)) {
+          for (const auto& connection : registry) {
+            if (connection.get() == candidate) victim = connection;
+          }
+          break;
+        }
+      }
+    }
+    if (!victim) return false;
+    evicting.fetch_add(1);
+    metrics.count_evicted_connection();
+    asio::post(victim->stream.get_executor(), [victim] {
+      beast::error_code ignored;
+      beast::get_lowest_layer(victim->stream)
+          .socket()
+          .shutdown(tcp::socket::shutdown_both, ignored);
+      beast::get_lowest_layer(victim->stream).close();
+    });
+    return true;
   }
 
   awaitable<void> accept_loop() {
@@ -389,7 +597,7 @@ struct Server {
         co_await pause.async_wait(into(ec));
         continue;
       }
-      if (connections.load() >= options.max_connections) {
+      if (connections.load() - evicting.load() >= options.max_connections && !evict_one()) {
         metrics.count_rejected_connection();
         socket.close(ec);
         continue;

@@ -16,8 +16,10 @@ using nlohmann::json;
 
 // The API server keeps warnings whole while together they stay under 4 KiB, and otherwise cuts
 // each to 256 characters (k8s.io/apiserver, endpoints/filters/warning.go). Doing the same here
-// keeps the fix at the end of each message whenever it can reach the user. Denials spell out at
-// most kMaxListedViolations violations.
+// keeps the fix at the end of each message whenever it can reach the user. Denials and warnings
+// each spell out at most kMaxListedViolations violations and then say how many more there are:
+// an object with 120,000 unpinned images must not become a response of 120,000 warnings (tens of
+// MB the server holds and the API server then cuts anyway).
 constexpr std::size_t kWarningsTotalLimit = 4 * 1024;
 constexpr std::size_t kWarningItemLimit = 256;
 constexpr std::size_t kMaxListedViolations = 20;
@@ -108,6 +110,44 @@ std::string denial_message(const ObjectRef& ref, const Environment& environment,
                " more (run em-guard-webhook check on the manifest for all of them)";
   }
   return message;
+}
+
+std::string warning_text(const Violation& violation) {
+  return "em-guard [" + violation.rule + "] " + violation.path + ": " + violation.message;
+}
+
+// The warnings of `warned`, capped like a denial's list. While at most kMaxListedViolations fit
+// in kWarningsTotalLimit whole, they go whole. Otherwise each is cut to kWarningItemLimit, and
+// only as many are listed as leave room under kWarningsTotalLimit for a last entry that counts
+// the rest: the API server stops adding warnings once the total passes that limit (warning.go
+// above), and the count must reach the user.
+json warning_list(const std::vector<const Violation*>& warned) {
+  std::vector<std::string> texts;
+  std::size_t whole_size = 0;
+  for (std::size_t i = 0; i < warned.size() && i < kMaxListedViolations; ++i) {
+    texts.push_back(warning_text(*warned[i]));
+    whole_size += texts.back().size();
+  }
+  json warnings = json::array();
+  if (warned.size() <= kMaxListedViolations && whole_size <= kWarningsTotalLimit) {
+    for (std::string& text : texts) warnings.push_back(std::move(text));
+    return warnings;
+  }
+  std::size_t listed_size = 0;
+  for (std::string& text : texts) {
+    std::string cut = truncated(std::move(text), kWarningItemLimit);
+    // Room for this one and for the count, which is shorter than an item.
+    if (listed_size + cut.size() + kWarningItemLimit > kWarningsTotalLimit) break;
+    listed_size += cut.size();
+    warnings.push_back(std::move(cut));
+  }
+  const std::size_t left = warned.size() - warnings.size();
+  if (left > 0) {
+    warnings.push_back("em-guard: ... and " + std::to_string(left) +
+                       " more warnings (run em-guard-webhook check on the manifest for all of "
+                       "them)");
+  }
+  return warnings;
 }
 
 json response_review(const json& request_review, const std::string& uid, bool allowed) {
@@ -218,25 +258,13 @@ void evaluate_review(const Engine& engine, const json& review, const json& reque
         throw FailedReview{400, error.what()};
       }
       std::vector<const Violation*> enforced;
-      std::vector<std::string> warning_texts;
-      std::size_t warnings_size = 0;
+      std::vector<const Violation*> warned;
       std::set<std::string> rules;
       for (const Violation& violation : evaluation.violations) {
         rules.insert(violation.rule);
-        if (violation.mode == Mode::Enforce) {
-          enforced.push_back(&violation);
-        } else {
-          warning_texts.push_back("em-guard [" + violation.rule + "] " + violation.path + ": " +
-                                  violation.message);
-          warnings_size += warning_texts.back().size();
-        }
+        (violation.mode == Mode::Enforce ? enforced : warned).push_back(&violation);
       }
-      json warnings = json::array();
-      for (std::string& text : warning_texts) {
-        warnings.push_back(warnings_size > kWarningsTotalLimit
-                               ? truncated(std::move(text), kWarningItemLimit)
-                               : std::move(text));
-      }
+      json warnings = warning_list(warned);
       outcome.rules.assign(rules.begin(), rules.end());
       if (!enforced.empty()) {
         outcome.decision = "deny";

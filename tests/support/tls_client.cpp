@@ -140,6 +140,16 @@ std::string TlsClient::connect_tcp(std::uint16_t port) {
   }
   impl_->stream->set_verify_callback(ssl::host_name_verification(name));
   const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
+  if (!impl_->options.source_address.empty()) {
+    beast::error_code bind_error;
+    tcp::socket& socket = impl_->lowest().socket();
+    socket.open(tcp::v4(), bind_error);
+    if (!bind_error) {
+      socket.bind(tcp::endpoint(asio::ip::make_address(impl_->options.source_address), 0),
+                  bind_error);
+    }
+    if (bind_error) return "bind " + impl_->options.source_address + ": " + bind_error.message();
+  }
   impl_->lowest().expires_after(impl_->options.timeout);
   const beast::error_code ec = impl_->run(
       [&](auto handler) { impl_->lowest().async_connect(endpoint, std::move(handler)); });

@@ -45,6 +45,9 @@ struct TlsClientOptions {
   std::filesystem::path client_certificate;  // PEM; empty = none
   std::filesystem::path client_key;
   std::chrono::milliseconds timeout{5000};  // for each connect, handshake, read or write
+  // The local address to connect from ("" = the kernel's choice, 127.0.0.1): another loopback
+  // address such as 127.0.0.2 makes the connection a different client to the server.
+  std::string source_address;
   // "" = TLS 1.2 or newer; "TLSv1.1", "TLSv1.2" or "TLSv1.3" = exactly that version.
   std::string protocol;
   // OpenSSL cipher list for TLS 1.2 and older ("" = OpenSSL's default).
