@@ -16,6 +16,8 @@ PACKAGES=(
   libgtest-dev googletest
   # The tests run the generated scripts against real servers and tools:
   postgresql postgresql-client redis-server redis-tools curl openssl
+  # The tests validate the JUnit XML reports against Jenkins' schema with xmllint:
+  libxml2-utils
 )
 
 # The fuzz targets need clang and its libFuzzer/sanitizer runtimes.

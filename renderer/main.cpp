@@ -13,6 +13,7 @@
 #include "emguard/engine.hpp"
 #include "emguard/environment.hpp"
 #include "emguard/error.hpp"
+#include "emguard/exit_code.hpp"
 #include "emguard/files.hpp"
 #include "emguard/manifests.hpp"
 #include "emguard/policy.hpp"
@@ -49,9 +50,6 @@ Options:
   -h, --help             this text
   --version              the version
 
-Exit codes: 0 success; 1 bad input, configuration or policy (nothing written to stdout);
-            2 wrong usage; 3 stdout could not be written;
-            4 --validate found enforced policy violations (nothing written to stdout).
 )";
 
 struct Arguments {
@@ -65,7 +63,7 @@ struct Arguments {
 
 [[noreturn]] void usage_error(const std::string& message) {
   std::cerr << "em-guard-render: " << message << "\nTry 'em-guard-render --help'.\n";
-  std::exit(2);
+  std::exit(emguard::exit_status(emguard::ExitCode::InputError));
 }
 
 Arguments parse_arguments(int argc, char** argv) {
@@ -84,7 +82,7 @@ Arguments parse_arguments(int argc, char** argv) {
       return argv[++i];
     };
     if (arg == "-h" || arg == "--help") {
-      std::cout << kUsage;
+      std::cout << kUsage << "\n" << emguard::kExitCodeHelp;
       std::exit(0);
     } else if (arg == "--version") {
       std::cout << "em-guard-render " << kVersion << "\n";
@@ -183,7 +181,7 @@ int main(int argc, char** argv) {
       if (!file) {
         std::cerr << "em-guard-render: error: cannot read --config " << arguments.config_path
                   << ": " << std::strerror(errno) << "\n";
-        return 1;
+        return emguard::exit_status(emguard::ExitCode::InputError);
       }
       config_text = emguard::read_stream(file, arguments.config_path);
       origin = arguments.config_path;
@@ -195,7 +193,7 @@ int main(int argc, char** argv) {
     if (arguments.validate && !validate(arguments, result.output)) {
       std::cerr << "em-guard-render: error: --validate: enforced policy violations (above); "
                    "nothing was written\n";
-      return 4;
+      return emguard::exit_status(emguard::ExitCode::PolicyFailed);
     }
     if (arguments.explain) {
       for (const std::string& line : result.explanation) std::cerr << "em-guard: " << line << "\n";
@@ -204,19 +202,20 @@ int main(int argc, char** argv) {
     if (!write_all(STDOUT_FILENO, result.output)) {
       std::cerr << "em-guard-render: error: cannot write the output: " << std::strerror(errno)
                 << "\n";
-      return 3;
+      return emguard::exit_status(emguard::ExitCode::SystemError);
     }
   } catch (const emguard::InputError& error) {
     std::cerr << "em-guard-render: error: " << error.what() << "\n";
-    return 1;
+    return emguard::exit_status(emguard::ExitCode::InputError);
   } catch (const std::bad_alloc&) {
+    // The input needs more memory than there is: retrying the same input will not help.
     std::cerr << "em-guard-render: error: out of memory\n";
-    return 1;
+    return emguard::exit_status(emguard::ExitCode::InputError);
   } catch (const std::exception& error) {
     // A defect, not bad input; still no partial output and no abort.
     std::cerr << "em-guard-render: internal error: " << error.what()
               << " (please report it with the input that caused it)\n";
-    return 1;
+    return emguard::exit_status(emguard::ExitCode::InternalError);
   }
-  return 0;
+  return emguard::exit_status(emguard::ExitCode::Ok);
 }

@@ -78,7 +78,7 @@ TEST(RenderCli, HelpAndVersion) {
     EXPECT_EQ(help.exit_code, 0) << flag;
     EXPECT_EQ(help.out.rfind("Usage: em-guard-render [OPTIONS]", 0), 0u) << help.out;
     EXPECT_TRUE(contains(help.out, "--backup-mode MODE")) << help.out;
-    EXPECT_TRUE(contains(help.out, "3 stdout could not be written")) << help.out;
+    EXPECT_TRUE(contains(help.out, "3  system: stdout could not be written")) << help.out;
     EXPECT_EQ(help.err, "");
   }
   const Result version = run_binary({"--version"});
@@ -215,7 +215,7 @@ TEST(RenderCli, OwnCorpusTraitsPassThroughByteIdentical) {
           "---\napiVersion: v1\nkind: PodList\nitems:\n  - apiVersion: v1\n    kind: Pod\n"
           "    metadata: {name: web}\n"
           "    spec: {containers: [{name: app, image: \"nginx:latest\"}]}\n");
-  EXPECT_EQ(floating.exit_code, 4) << floating.err;
+  EXPECT_EQ(floating.exit_code, 1) << floating.err;
   EXPECT_EQ(floating.out, "");
   EXPECT_TRUE(contains(floating.err, "9 objects checked (production): 1 error, 0 warnings"))
       << floating.err;
@@ -261,24 +261,24 @@ TEST(RenderCli, UsageErrorsExitTwo) {
   EXPECT_TRUE(contains(run_binary({"--config"}).err, "option --config needs a value"));
 }
 
-TEST(RenderCli, MissingConfigFileExitsOne) {
+TEST(RenderCli, MissingConfigFileIsAnInputError) {
   const Result result =
       run_binary({"--namespace", "em-runtime", "--config", "/nonexistent/em-guard.yaml"}, sample());
-  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.exit_code, 2);
   EXPECT_EQ(result.out, "");
   EXPECT_EQ(result.err,
             "em-guard-render: error: cannot read --config /nonexistent/em-guard.yaml: No such file "
             "or directory\n");
 }
 
-TEST(RenderCli, InvalidConfigExitsOneNamingFileAndPath) {
+TEST(RenderCli, InvalidConfigIsAnInputErrorNamingFileAndPath) {
   const std::filesystem::path config =
       std::filesystem::path(testing::TempDir()) / "em-guard-bad-config.yaml";
   std::ofstream(config) << "backup:\n  mode: sometimes\nimages:\n  postgres: postgres:latest\n";
   const Result result =
       run_binary({"--namespace", "em-runtime", "--config", config.string()}, sample());
   std::filesystem::remove(config);
-  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.exit_code, 2);
   EXPECT_EQ(result.out, "");
   EXPECT_TRUE(contains(result.err,
                        "em-guard-render: error: " + config.string() + ": invalid configuration:"))
@@ -286,21 +286,21 @@ TEST(RenderCli, InvalidConfigExitsOneNamingFileAndPath) {
   EXPECT_TRUE(contains(result.err, "$.backup.mode: ")) << result.err;
 }
 
-TEST(RenderCli, UnpinnedImageInConfigExitsOne) {
+TEST(RenderCli, UnpinnedImageInConfigIsAnInputError) {
   const std::filesystem::path config =
       std::filesystem::path(testing::TempDir()) / "em-guard-unpinned.yaml";
   std::ofstream(config) << "images: {redis: redis}\n";
   const Result result = run_binary({"--config", config.string()}, sample());
   std::filesystem::remove(config);
-  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.exit_code, 2);
   EXPECT_EQ(result.out, "");
   EXPECT_TRUE(contains(result.err, "$.images.redis: \"redis\" is not pinned")) << result.err;
 }
 
-TEST(RenderCli, MalformedInputExitsOneWithLocationAndNoOutput) {
+TEST(RenderCli, MalformedInputIsAnInputErrorWithLocationAndNoOutput) {
   const Result result =
       run_binary({"--namespace", "em-runtime"}, read_file(kFixtures / "malformed-workload.yaml"));
-  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.exit_code, 2);
   EXPECT_EQ(result.out, "");
   EXPECT_EQ(result.err.rfind("em-guard-render: error: document 2 (# Source: "
                              "em-runtime/templates/governance/deployment.yaml, line 11): invalid "
@@ -319,12 +319,12 @@ TEST(RenderCli, NoNamespaceNeeded) {
   for (const char* secret : kSecretValues) EXPECT_FALSE(contains(result.err, secret)) << secret;
 }
 
-TEST(RenderCli, MissingReleaseExitsOne) {
+TEST(RenderCli, MissingReleaseIsAnInputError) {
   const std::string input =
       "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: keycloak, namespace: ns}\n"
       "spec: {template: {spec: {containers: [{name: k, image: 'k:1'}]}}}\n";
   const Result result = run_binary({}, input);
-  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.exit_code, 2);
   EXPECT_EQ(result.out, "");
   EXPECT_TRUE(contains(result.err, "--release")) << result.err;
   EXPECT_EQ(run_binary({"--release", "r"}, input).exit_code, 0);
@@ -335,7 +335,7 @@ TEST(RenderCli, BrokenSecretDocumentErrorDoesNotLeakData) {
   const std::string anchor = "  name: em-runtime-secrets\n";
   input.insert(input.find(anchor) + anchor.size(), "  labels: {leak: [\"c2FtcGxlLWFkbWlu\"\n");
   const Result result = run_binary({"--namespace", "em-runtime", "--explain"}, input);
-  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.exit_code, 2);
   EXPECT_EQ(result.out, "");
   EXPECT_TRUE(contains(result.err, "# Source: em-runtime/templates/secrets.yaml")) << result.err;
   for (const char* secret : kSecretValues) EXPECT_FALSE(contains(result.err, secret)) << secret;
@@ -347,7 +347,7 @@ TEST(RenderCli, InvalidUtf8InAWorkloadIsABadInputNotAnInternalError) {
   const Result result =
       run_binary({"--namespace", "em-runtime"},
                  read_file(kSource / "tests/fixtures/fuzz/render-invalid-utf8.yaml"));
-  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.exit_code, 2);
   EXPECT_EQ(result.out, "");
   EXPECT_TRUE(contains(result.err, "em-guard-render: error: document ")) << result.err;
   EXPECT_TRUE(contains(result.err, "not valid UTF-8 text (YAML must be UTF-8)")) << result.err;
@@ -372,11 +372,11 @@ TEST(RenderCli, TruncatedInputRendersWhatIsThereOrFailsCleanly) {
     const std::string input = whole.substr(0, cut);
     const Result result = run_binary({"--namespace", "em-runtime"}, input);
     ASSERT_FALSE(result.timed_out) << "cut at byte " << cut;
-    ASSERT_TRUE(result.exit_code == 0 || result.exit_code == 1)
+    ASSERT_TRUE(result.exit_code == 0 || result.exit_code == 2)
         << "cut at byte " << cut << ": exit " << result.exit_code << "\n"
         << result.err;
     EXPECT_FALSE(contains(result.err, "internal error")) << "cut at byte " << cut << result.err;
-    if (result.exit_code == 1) {
+    if (result.exit_code == 2) {
       ++failures;
       EXPECT_EQ(result.out, "") << "cut at byte " << cut;
       EXPECT_TRUE(contains(result.err, "em-guard-render: error: ")) << result.err;
@@ -406,7 +406,7 @@ TEST(RenderCli, InputOverTheLimitFailsWithBoundedMemory) {
       {"/bin/sh", "-c", limit + "exec \"$0\" --namespace em-runtime", kBinary.string()}, env,
       kDeadline, input);
   EXPECT_FALSE(result.timed_out);
-  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_EQ(result.exit_code, 2) << result.err;
   EXPECT_EQ(result.out, "");
   EXPECT_EQ(result.err,
             "em-guard-render: error: standard input is larger than 64 MiB, the most em-guard "
@@ -433,7 +433,7 @@ TEST(RenderCli, ValidatePassesTheSampleAndWritesTheSameOutput) {
 TEST(RenderCli, ValidateAbortsOnEnforcedViolationsWithNothingOnStdout) {
   const Result result =
       run_binary({"--namespace", "em-runtime", "--validate"}, with_latest_governance());
-  EXPECT_EQ(result.exit_code, 4);
+  EXPECT_EQ(result.exit_code, 1);
   EXPECT_EQ(result.out, "");
   EXPECT_TRUE(contains(result.err,
                        "error [pinned-images] Deployment em-runtime-governance\n"
@@ -468,7 +468,7 @@ TEST(RenderCli, ValidateOverTheCorpus) {
   // argo-cd's install.yaml runs quay.io/argoproj/argocd:latest in 8 places.
   const Result argocd = run_binary({"--namespace", "argocd", "--validate"},
                                    read_file(corpus / "argo-cd-install.yaml"));
-  EXPECT_EQ(argocd.exit_code, 4);
+  EXPECT_EQ(argocd.exit_code, 1);
   EXPECT_EQ(argocd.out, "");
   EXPECT_TRUE(contains(argocd.err, "59 objects checked (production): 8 errors, 0 warnings"))
       << argocd.err;
@@ -496,14 +496,14 @@ TEST(RenderCli, ValidateWithAPolicyFile) {
   std::ofstream(policy) << "kind: Policy\n";
   const Result bad = run_binary(
       {"--namespace", "em-runtime", "--validate", "--policy", policy.string()}, sample());
-  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.exit_code, 2);
   EXPECT_EQ(bad.out, "");
   EXPECT_TRUE(contains(bad.err, policy.string() + ": invalid policy")) << bad.err;
   std::filesystem::remove(policy);
 
   const Result unknown =
       run_binary({"--namespace", "em-runtime", "--validate", "--environment", "qa"}, sample());
-  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_EQ(unknown.exit_code, 2);
   // The same sentence as check's (one environment decision in the core).
   EXPECT_TRUE(contains(
       unknown.err, "--environment \"qa\" is not in the policy (it has: production, staging, dev)"))

@@ -74,7 +74,8 @@ TEST(WebhookCli, HelpVersionAndUsageErrors) {
            {{"frobnicate"}, "unknown command \"frobnicate\""},
            {{"check"}, "give the manifests to check with -f"},
            {{"check", "-f"}, "option -f needs a value"},
-           {{"check", "-f", kSample, "--output", "xml"}, "--output must be text, json or junit"},
+           {{"check", "-f", kSample, "--output", "xml"},
+            "--output must be text, json, junit or sarif, not \"xml\""},
            {{"check", "-f", kSample, "--environment", "qa"},
             "--environment \"qa\" is not in the policy (it has: production, staging, dev)"},
            {{"check", "-f", kSample, "--bogus"}, "unknown argument \"--bogus\""},
@@ -88,12 +89,12 @@ TEST(WebhookCli, HelpVersionAndUsageErrors) {
   }
 }
 
-TEST(WebhookCli, ServeThatCannotLoadItsCertificateExitsOneAndSaysWhich) {
+TEST(WebhookCli, ServeThatCannotLoadItsCertificateIsAnInputErrorAndSaysWhich) {
   const TempDir dir;
   const std::string missing = (dir.path() / "tls.crt").string();
   const auto result = webhook({"serve", "--listen", "127.0.0.1:0", "--tls-cert", missing,
                                "--tls-key", (dir.path() / "tls.key").string()});
-  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_EQ(result.exit_code, 2) << result.err;
   EXPECT_TRUE(contains(result.err, R"("msg":"cannot start")")) << result.err;
   EXPECT_TRUE(contains(result.err, "\"error\":\"certificate " + missing + ": ")) << result.err;
 }

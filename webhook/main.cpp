@@ -15,6 +15,7 @@
 #include "emguard/engine.hpp"
 #include "emguard/environment.hpp"
 #include "emguard/error.hpp"
+#include "emguard/exit_code.hpp"
 #include "emguard/files.hpp"
 #include "emguard/manifests.hpp"
 #include "emguard/policy.hpp"
@@ -24,6 +25,9 @@
 #include "server.hpp"
 
 namespace {
+
+using emguard::exit_status;
+using emguard::ExitCode;
 
 constexpr const char* kVersion = EMGUARD_VERSION;
 
@@ -47,20 +51,25 @@ Evaluates Kubernetes manifests (multi-document YAML such as `helm template` outp
 against the policy. All inputs form one batch, so HTTPRoutes, Gateways and the settings of
 services are also checked against each other.
 
+A directory may be a whole GitOps repository: documents that are no Kubernetes object (no
+apiVersion or no kind: Chart.yaml, values files, kustomization.yaml without them) are skipped
+with a note on stderr, and so are the templates/ of Helm charts (check `helm template` output
+instead). A file that is not YAML or JSON at all is still an error.
+
 Options:
   -f, --filename PATH    a manifest file, a directory (every *.yaml, *.yml, *.json below it)
                          or - for standard input; repeatable
+  --strict               documents that are no Kubernetes object, and chart templates, are
+                         errors instead of notes
   --policy FILE          policy file (default: the built-in em-runtime policy; see
                          `em-guard-webhook check --print-default-policy`)
   --environment NAME     evaluate everything in this environment of the policy
   --namespace NS         namespace of objects that name none (the environment then follows
                          from the policy's namespace mapping)
-  -o, --output FORMAT    text (default), json or junit
+  -o, --output FORMAT    text (default), json, junit or sarif (SARIF 2.1.0, for code
+                         scanning); stdout carries only the report, notes go to stderr
   --print-default-policy print the built-in policy and exit
   -h, --help             this text
-
-Exit codes: 0 no enforced violations (warnings allowed); 1 enforced violations;
-            2 wrong usage or unreadable input (nothing evaluated).
 )";
 
 constexpr const char* kServeUsage =
@@ -101,24 +110,30 @@ Options:
                               on stderr, one per decision, never object bodies
   -h, --help                  this text
 
-Exit codes: 0 after SIGTERM/SIGINT and a drain; 1 when the server cannot start (unreadable
-certificate, key or policy; address in use); 2 wrong usage.
+After SIGTERM/SIGINT and a drain it exits 0; an unreadable certificate, key or policy at start
+is exit 2, a listen address in use exit 3.
 )";
 
-constexpr const char* kTestUsage = R"(Usage: em-guard-webhook test PATH [PATH ...]
+constexpr const char* kTestUsage = R"(Usage: em-guard-webhook test PATH [PATH ...] [OPTIONS]
 
 Runs policy test suites: YAML files with `kind: PolicyTest` (other YAML files below PATH, such
-as the manifests the suites refer to, are skipped). Prints each case as PASS or FAIL and a last
-line "N passed, M failed". Suite format: policies/policy-test.schema.json.
+as the manifests the suites refer to, are skipped). Suite format:
+policies/policy-test.schema.json. A suite that cannot be loaded counts as a failed case.
 
-Exit codes: 0 every case passed; 1 a case failed or a suite could not be loaded;
-            2 wrong usage or no suite found.
+Options:
+  -o, --output FORMAT    text (default): each case as PASS or FAIL and a last line
+                         "N passed, M failed"; json; junit (JUnit XML, one <testcase> per
+                         case); stdout carries only the report
+  -h, --help             this text
 )";
+
+// Every command's help ends with the one exit-code table.
+void print_help(const char* usage) { std::cout << usage << "\n" << emguard::kExitCodeHelp; }
 
 [[noreturn]] void usage_error(const std::string& command, const std::string& message) {
   std::cerr << "em-guard-webhook" << (command.empty() ? "" : " " + command) << ": " << message
             << "\nTry 'em-guard-webhook " << (command.empty() ? "" : command + " ") << "--help'.\n";
-  std::exit(2);
+  std::exit(exit_status(ExitCode::InputError));
 }
 
 // Splits "--name=value"; returns the value of an option, taking the next argument if needed.
@@ -180,7 +195,7 @@ int run_serve(int argc, char** argv) {
   while (args.next()) {
     const std::string arg = args.arg();
     if (arg == "-h" || arg == "--help") {
-      std::cout << kServeUsage;
+      print_help(kServeUsage);
       return 0;
     } else if (arg == "--listen") {
       const std::string listen = args.value();
@@ -262,18 +277,21 @@ int run_check(int argc, char** argv) {
   std::string policy_path;
   std::string environment_name;
   std::string output = "text";
+  bool strict = false;
   emguard::BatchOptions options;
   ArgumentReader args("check", argc, argv, 2);
   while (args.next()) {
     const std::string& arg = args.arg();
     if (arg == "-h" || arg == "--help") {
-      std::cout << kCheckUsage;
-      return 0;
+      print_help(kCheckUsage);
+      return exit_status(ExitCode::Ok);
     } else if (arg == "--print-default-policy") {
       std::cout << emguard::Policy::builtin_text();
-      return 0;
+      return exit_status(ExitCode::Ok);
     } else if (arg == "-f" || arg == "--filename") {
       inputs.push_back(args.value());
+    } else if (arg == "--strict") {
+      strict = true;
     } else if (arg == "--policy") {
       policy_path = args.value();
     } else if (arg == "--environment") {
@@ -282,8 +300,8 @@ int run_check(int argc, char** argv) {
       options.default_namespace = args.value();
     } else if (arg == "-o" || arg == "--output") {
       output = args.value();
-      if (output != "text" && output != "json" && output != "junit") {
-        usage_error("check", "--output must be text, json or junit, not \"" + output + "\"");
+      if (output != "text" && output != "json" && output != "junit" && output != "sarif") {
+        usage_error("check", "--output must be text, json, junit or sarif, not \"" + output + "\"");
       }
     } else {
       usage_error("check", "unknown argument \"" + arg + "\"");
@@ -298,34 +316,61 @@ int run_check(int argc, char** argv) {
           &emguard::named_environment(engine.policy(), environment_name, "--environment");
     }
     std::vector<emguard::ManifestObject> objects;
+    // Without --strict, what is no Kubernetes object is listed here and noted, not an error.
+    std::vector<emguard::SkippedDocument> skipped;
+    std::vector<emguard::SkippedDocument>* const skip = strict ? nullptr : &skipped;
+    const auto load = [&](const std::string& text, const std::string& name) {
+      auto loaded = emguard::load_manifests(text, name, emguard::ReadDepth::Everything, skip);
+      std::move(loaded.begin(), loaded.end(), std::back_inserter(objects));
+    };
+    std::vector<std::filesystem::path> chart_templates;
     bool stdin_read = false;
     for (const std::string& input : inputs) {
       if (input == "-") {
         if (stdin_read) usage_error("check", "standard input (-) given twice");
         stdin_read = true;
-        const std::string text = emguard::read_stream(std::cin, "standard input");
-        auto loaded = emguard::load_manifests(text, "-");
-        std::move(loaded.begin(), loaded.end(), std::back_inserter(objects));
+        load(emguard::read_stream(std::cin, "standard input"), "-");
         continue;
       }
-      for (const std::filesystem::path& file : emguard::manifest_files(input)) {
-        auto loaded = emguard::load_manifests(emguard::read_text_file(file), file.string());
-        std::move(loaded.begin(), loaded.end(), std::back_inserter(objects));
+      emguard::ManifestSearch found = emguard::find_manifests(input);
+      for (const std::filesystem::path& file : found.files) {
+        load(emguard::read_text_file(file), file.string());
       }
+      std::move(found.chart_templates.begin(), found.chart_templates.end(),
+                std::back_inserter(chart_templates));
+    }
+    if (strict && !chart_templates.empty()) {
+      throw emguard::InputError(chart_templates.front().string() +
+                                ": Helm chart templates are manifests only once rendered; "
+                                "check `helm template` output instead (--strict)");
+    }
+    for (const std::filesystem::path& templates : chart_templates) {
+      std::cerr << "em-guard-webhook check: note: " << templates.string()
+                << ": Helm chart templates, skipped; check `helm template` output\n";
+    }
+    for (const emguard::SkippedDocument& document : skipped) {
+      std::cerr << "em-guard-webhook check: note: " << document.location
+                << ": not a Kubernetes object (" << document.reason << "), skipped\n";
     }
     const auto results = emguard::evaluate_batch(engine, objects, options);
     if (output == "json") {
       std::cout << emguard::report_json(results);
     } else if (output == "junit") {
       std::cout << emguard::report_junit(results);
+    } else if (output == "sarif") {
+      std::cout << emguard::report_sarif(results, kVersion);
     } else {
       std::cout << emguard::report_text(results);
     }
     std::cout.flush();
-    return emguard::count(results).errors > 0 ? 1 : 0;
+    if (!std::cout) {
+      std::cerr << "em-guard-webhook check: error: cannot write the report\n";
+      return exit_status(ExitCode::SystemError);
+    }
+    return exit_status(emguard::count(results).errors > 0 ? ExitCode::PolicyFailed : ExitCode::Ok);
   } catch (const emguard::InputError& error) {
     std::cerr << "em-guard-webhook check: error: " << error.what() << "\n";
-    return 2;
+    return exit_status(ExitCode::InputError);
   }
 }
 
@@ -347,12 +392,18 @@ bool is_suite(const std::string& text) {
 
 int run_test(int argc, char** argv) {
   std::vector<std::string> paths;
+  std::string output = "text";
   ArgumentReader args("test", argc, argv, 2);
   while (args.next()) {
     const std::string& arg = args.arg();
     if (arg == "-h" || arg == "--help") {
-      std::cout << kTestUsage;
-      return 0;
+      print_help(kTestUsage);
+      return exit_status(ExitCode::Ok);
+    } else if (arg == "-o" || arg == "--output") {
+      output = args.value();
+      if (output != "text" && output != "json" && output != "junit") {
+        usage_error("test", "--output must be text, json or junit, not \"" + output + "\"");
+      }
     } else if (!arg.empty() && arg.front() == '-') {
       usage_error("test", "unknown argument \"" + arg + "\"");
     } else {
@@ -376,17 +427,27 @@ int run_test(int argc, char** argv) {
     }
     if (results.empty()) {
       std::cerr << "em-guard-webhook test: error: no policy test suite (kind: PolicyTest) found\n";
-      return 2;
+      return exit_status(ExitCode::InputError);
     }
-    std::cout << emguard::report_suites(results);
+    if (output == "json") {
+      std::cout << emguard::report_suites_json(results);
+    } else if (output == "junit") {
+      std::cout << emguard::report_suites_junit(results);
+    } else {
+      std::cout << emguard::report_suites(results);
+    }
     std::cout.flush();
-    for (const auto& suite : results) {
-      if (suite.failed() > 0) return 1;
+    if (!std::cout) {
+      std::cerr << "em-guard-webhook test: error: cannot write the report\n";
+      return exit_status(ExitCode::SystemError);
     }
-    return 0;
+    for (const auto& suite : results) {
+      if (suite.failed() > 0) return exit_status(ExitCode::PolicyFailed);
+    }
+    return exit_status(ExitCode::Ok);
   } catch (const emguard::InputError& error) {
     std::cerr << "em-guard-webhook test: error: " << error.what() << "\n";
-    return 2;
+    return exit_status(ExitCode::InputError);
   }
 }
 
@@ -404,10 +465,10 @@ int main(int argc, char** argv) {
     // A defect, not bad input: say so instead of aborting.
     std::cerr << "em-guard-webhook " << command << ": internal error: " << error.what()
               << " (please report it with the input that caused it)\n";
-    return 2;
+    return exit_status(ExitCode::InternalError);
   }
   if (command == "help" || command == "-h" || command == "--help") {
-    std::cout << kUsage;
+    print_help(kUsage);
     return 0;
   }
   if (command == "--version") {

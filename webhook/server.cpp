@@ -21,6 +21,7 @@
 #include "emguard/admission.hpp"
 #include "emguard/engine.hpp"
 #include "emguard/error.hpp"
+#include "emguard/exit_code.hpp"
 #include "emguard/policy.hpp"
 #include "metrics.hpp"
 #include "tls.hpp"
@@ -700,6 +701,12 @@ struct Server {
   int run() {
     try {
       install_tls();
+    } catch (const std::exception& e) {
+      // An unreadable certificate or key, or a pair that does not match: input, not system.
+      log.error("cannot start", {{"error", e.what()}});
+      return exit_status(ExitCode::InputError);
+    }
+    try {
       const tcp::endpoint endpoint(asio::ip::make_address(options.address), options.port);
       acceptor.open(endpoint.protocol());
       acceptor.set_option(asio::socket_base::reuse_address(true));
@@ -713,7 +720,7 @@ struct Server {
                 {"clientCertificates", !options.client_ca.empty()}});
     } catch (const std::exception& e) {
       log.error("cannot start", {{"error", e.what()}});
-      return 1;
+      return exit_status(ExitCode::SystemError);  // the address is taken or not ours
     }
     signals.async_wait([this](beast::error_code ec, int signal_number) {
       if (!ec) begin_drain(signal_number);
@@ -745,7 +752,7 @@ int serve(const ServerOptions& options) {
     return server.run();
   } catch (const InputError& e) {
     Logger(options.log_level).error("cannot start", {{"error", e.what()}});
-    return 1;
+    return exit_status(ExitCode::InputError);
   }
 }
 

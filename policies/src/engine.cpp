@@ -38,16 +38,27 @@ using RuleFunction = std::vector<rules::Finding> (*)(const rules::RuleInput&);
 using ReadsFunction = bool (*)(std::string_view kind);
 
 struct RuleEntry {
-  std::string_view name;
+  RuleDescription description;
   RuleFunction check;
   ReadsFunction reads;
 };
 
 constexpr RuleEntry kRules[] = {
-    {kPinnedImages, &rules::check_pinned_images, &rules::pinned_images_reads},
-    {kPinnedChartVersions, &rules::check_pinned_chart_versions,
+    {{kPinnedImages,
+      "Every container image (containers, init and ephemeral containers, image volumes) names "
+      "an exact tag or a digest, never latest, a mutable tag or none."},
+     &rules::check_pinned_images,
+     &rules::pinned_images_reads},
+    {{kPinnedChartVersions,
+      "GitOps sources (Argo CD Applications and ApplicationSets, Flux HelmReleases, HelmCharts "
+      "and OCIRepositories) name one exact version, never HEAD, a branch or a range."},
+     &rules::check_pinned_chart_versions,
      &rules::pinned_chart_versions_reads},
-    {kGatewayConsistency, &rules::check_gateway_consistency, &rules::gateway_consistency_reads},
+    {{kGatewayConsistency,
+      "The environment's scheme and hostname, the HTTPRoutes, the Gateway listeners and the "
+      "services' public URL and CORS settings agree."},
+     &rules::check_gateway_consistency,
+     &rules::gateway_consistency_reads},
 };
 
 }  // namespace
@@ -92,6 +103,12 @@ Decision Evaluation::decision() const {
   return decision;
 }
 
+std::vector<RuleDescription> rule_descriptions() {
+  std::vector<RuleDescription> descriptions;
+  for (const RuleEntry& rule : kRules) descriptions.push_back(rule.description);
+  return descriptions;
+}
+
 bool rules_read_kind(std::string_view kind) {
   // Namespaces are read for their labels, which place other objects in environments.
   if (kind == "Namespace") return true;
@@ -111,7 +128,8 @@ Evaluation Engine::evaluate(const json& object, const EvaluationContext& context
   const rules::RuleInput input{object, ref, environment, policy_, context.batch};
 
   for (const RuleEntry& rule : kRules) {
-    const Mode mode = environment.mode_of(rule.name);
+    const std::string_view name = rule.description.name;
+    const Mode mode = environment.mode_of(name);
     if (mode == Mode::Off) continue;
     std::vector<rules::Finding> findings;
     try {
@@ -119,16 +137,16 @@ Evaluation Engine::evaluate(const json& object, const EvaluationContext& context
     } catch (const json::exception& error) {
       // Rules read every field defensively; this is the last line, so that a shape nobody
       // foresaw is a clear input error and never a crash of the webhook.
-      throw InputError(ref.display() + ": " + std::string(rule.name) +
+      throw InputError(ref.display() + ": " + std::string(name) +
                        " could not read the object: " + error.what());
     }
     for (rules::Finding& finding : findings) {
       std::string expired_note;
       bool exempt = false;
       for (const PolicyException& exception : policy_.exceptions()) {
-        if (!exception_matches(exception, rule.name, environment, ref, finding)) continue;
+        if (!exception_matches(exception, name, environment, ref, finding)) continue;
         if (context.today <= exception.expires) {
-          evaluation.notes.push_back(std::string(rule.name) + ": " + finding.path + " of " +
+          evaluation.notes.push_back(std::string(name) + ": " + finding.path + " of " +
                                      ref.display() + " is exempt by exception " +
                                      emguard::quoted(exception.name) + " until " +
                                      exception.expires.to_string() + " (" + exception.reason + ")");
@@ -140,7 +158,7 @@ Evaluation Engine::evaluate(const json& object, const EvaluationContext& context
                        " and no longer applies: fix this or extend the exception.)";
       }
       if (exempt) continue;
-      evaluation.violations.push_back(Violation{std::string(rule.name), mode, ref,
+      evaluation.violations.push_back(Violation{std::string(name), mode, ref,
                                                 std::move(finding.path),
                                                 std::move(finding.message) + expired_note});
     }

@@ -37,14 +37,26 @@ std::string read_stream(std::istream& input, const std::string& what) {
   return text;
 }
 
-std::vector<std::filesystem::path> manifest_files(const std::filesystem::path& path) {
+namespace {
+
+// A `templates` directory right beside a Chart.yaml holds a Helm chart's Go templates.
+bool is_chart_templates(const std::filesystem::directory_entry& entry) {
+  std::error_code code;
+  return entry.path().filename() == "templates" && entry.is_directory(code) &&
+         std::filesystem::is_regular_file(entry.path().parent_path() / "Chart.yaml", code);
+}
+
+ManifestSearch search_manifests(const std::filesystem::path& path, bool skip_chart_templates) {
   std::error_code code;
   const auto status = std::filesystem::status(path, code);
   if (code || !std::filesystem::exists(status)) {
     throw InputError("cannot read " + path.string() + ": no such file or directory");
   }
-  if (!std::filesystem::is_directory(status)) return {path};
-  std::vector<std::filesystem::path> files;
+  ManifestSearch found;
+  if (!std::filesystem::is_directory(status)) {
+    found.files.push_back(path);
+    return found;
+  }
   auto it = std::filesystem::recursive_directory_iterator(
       path, std::filesystem::directory_options::skip_permission_denied, code);
   if (code) throw InputError("cannot list " + path.string() + ": " + code.message());
@@ -55,14 +67,30 @@ std::vector<std::filesystem::path> manifest_files(const std::filesystem::path& p
       if (it->is_directory()) it.disable_recursion_pending();
       continue;
     }
+    if (skip_chart_templates && is_chart_templates(*it)) {
+      found.chart_templates.push_back(it->path());
+      it.disable_recursion_pending();
+      continue;
+    }
     const std::string extension = it->path().extension().string();
     if (it->is_regular_file() &&
         (extension == ".yaml" || extension == ".yml" || extension == ".json")) {
-      files.push_back(it->path());
+      found.files.push_back(it->path());
     }
   }
-  std::sort(files.begin(), files.end());
-  return files;
+  std::sort(found.files.begin(), found.files.end());
+  std::sort(found.chart_templates.begin(), found.chart_templates.end());
+  return found;
+}
+
+}  // namespace
+
+std::vector<std::filesystem::path> manifest_files(const std::filesystem::path& path) {
+  return search_manifests(path, false).files;
+}
+
+ManifestSearch find_manifests(const std::filesystem::path& path) {
+  return search_manifests(path, true);
 }
 
 }  // namespace emguard

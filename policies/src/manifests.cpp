@@ -35,7 +35,33 @@ void require_object(const json& object, const std::string& where) {
   }
 }
 
-void add_object(std::vector<ManifestObject>& out, json object, ManifestObject where) {
+// Why a document is no Kubernetes object at all (Chart.yaml, a values file, a kustomization
+// without apiVersion and kind, a list), or "" when it claims to be one. What claims to be one and
+// is malformed stays an error (require_object).
+std::string not_an_object(const json& value) {
+  if (value.is_array()) return "it is a sequence, not a mapping";
+  if (!value.is_object()) return "it is a scalar, not a mapping";
+  const bool has_api_version = value.contains("apiVersion");
+  const bool has_kind = value.contains("kind");
+  if (has_api_version && has_kind) return "";
+  if (has_api_version) return "it has no kind";
+  return has_kind ? "it has no apiVersion" : "it has neither apiVersion nor kind";
+}
+
+// Records a document that is no Kubernetes object when the caller skips those (`skipped`);
+// true when it was recorded and so is not to be added.
+bool skip_not_an_object(const json& value, const ManifestObject& where,
+                        std::vector<SkippedDocument>* skipped) {
+  if (skipped == nullptr) return false;
+  std::string reason = not_an_object(value);
+  if (reason.empty()) return false;
+  skipped->push_back({where.location(), std::move(reason)});
+  return true;
+}
+
+void add_object(std::vector<ManifestObject>& out, json object, ManifestObject where,
+                std::vector<SkippedDocument>* skipped) {
+  if (skip_not_an_object(object, where, skipped)) return;
   if (where.item.empty() && object.is_object() && is_list_kind(object)) {
     const json& items = object["items"];
     if (!items.is_array()) throw InputError(where.location() + ": items of a List is not a list");
@@ -67,7 +93,8 @@ std::size_t line_of(std::string_view text, std::size_t byte) {
   return line;
 }
 
-void load_json(std::string_view text, const std::string& file, std::vector<ManifestObject>& out) {
+void load_json(std::string_view text, const std::string& file, std::vector<ManifestObject>& out,
+               std::vector<SkippedDocument>* skipped) {
   json value;
   try {
     value = json::parse(text);
@@ -86,13 +113,14 @@ void load_json(std::string_view text, const std::string& file, std::vector<Manif
       item.item = "[";
       item.item += std::to_string(i);
       item.item += ']';
+      if (skip_not_an_object(value[i], item, skipped)) continue;
       require_object(value[i], item.location());
       item.object = std::move(value[i]);
       out.push_back(std::move(item));
     }
     return;
   }
-  add_object(out, std::move(value), std::move(where));
+  add_object(out, std::move(value), std::move(where), skipped);
 }
 
 // An object of a kind no rule reads, as much of it as its header gives.
@@ -118,10 +146,10 @@ std::string ManifestObject::location() const {
 }
 
 std::vector<ManifestObject> load_manifests(std::string_view text, const std::string& file,
-                                           ReadDepth depth) {
+                                           ReadDepth depth, std::vector<SkippedDocument>* skipped) {
   std::vector<ManifestObject> out;
   if (looks_like_json(text)) {
-    load_json(text, file, out);
+    load_json(text, file, out, skipped);
     return out;
   }
   std::vector<Document> documents = split_documents(text);
@@ -151,7 +179,7 @@ std::vector<ManifestObject> load_manifests(std::string_view text, const std::str
     } catch (const InputError& error) {
       throw InputError(file + ": " + error.what());
     }
-    add_object(out, to_json(node), std::move(where));
+    add_object(out, to_json(node), std::move(where), skipped);
   }
   return out;
 }

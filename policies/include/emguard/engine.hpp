@@ -56,6 +56,13 @@ struct EvaluationContext {
 // kinds never have violations, so batch callers may skip reading their bodies (large CRDs).
 bool rules_read_kind(std::string_view kind);
 
+struct RuleDescription {
+  std::string_view name;         // "pinned-images", as policies and violations name it
+  std::string_view description;  // one sentence: what the rule requires
+};
+// Every rule, in the order the engine runs them (SARIF's tool.driver.rules lists them).
+std::vector<RuleDescription> rule_descriptions();
+
 class Engine {
  public:
   explicit Engine(Policy policy);

@@ -28,4 +28,16 @@ std::string read_text_file(const std::filesystem::path& path);
 // Throws InputError when the path does not exist.
 std::vector<std::filesystem::path> manifest_files(const std::filesystem::path& path);
 
+struct ManifestSearch {
+  std::vector<std::filesystem::path> files;  // as manifest_files gives them
+  // The `templates` directories of Helm charts (a directory holding a Chart.yaml): Go templates,
+  // which are manifests only once rendered (`helm template`), so they are not read.
+  std::vector<std::filesystem::path> chart_templates;
+};
+
+// manifest_files for a GitOps repository (`check -f DIR`): as manifest_files, but the templates
+// of the Helm charts in it are left out and listed. A chart's crds/ directory holds plain
+// manifests (Helm does not template it) and is read.
+ManifestSearch find_manifests(const std::filesystem::path& path);
+
 }  // namespace emguard

@@ -33,12 +33,22 @@ enum class ReadDepth {
                   // CRDs then cost microseconds, as they do in the renderer
 };
 
+// A document that is no Kubernetes object (no apiVersion or no kind, or not a mapping at all):
+// the Chart.yaml, values files and kustomizations a GitOps repository keeps beside manifests.
+struct SkippedDocument {
+  std::string location;  // as ManifestObject::location()
+  std::string reason;    // "it has no kind"
+};
+
 // Reads every object of a multi-document YAML stream (Helm output included) or of a JSON text
 // (one object, a List, or an array of objects). Kinds ending in "List" are expanded into their
 // items; empty and comment-only documents are skipped. Throws InputError naming the file,
-// document, `# Source:` and line when a document is malformed or is not a Kubernetes object.
+// document, `# Source:` and line when a document is malformed or is not a Kubernetes object;
+// with `skipped`, documents that are no Kubernetes object at all are listed there instead (a
+// document that has apiVersion and kind but is malformed, and the items of a List, still throw).
 std::vector<ManifestObject> load_manifests(std::string_view text, const std::string& file,
-                                           ReadDepth depth = ReadDepth::Everything);
+                                           ReadDepth depth = ReadDepth::Everything,
+                                           std::vector<SkippedDocument>* skipped = nullptr);
 
 struct BatchOptions {
   // Evaluate everything in this environment; when null, each object's namespace decides
