@@ -83,8 +83,9 @@ std::string report_text(const std::vector<BatchResult>& results) {
     }
     environments.insert(result.environment->name);
     for (const Violation& violation : result.evaluation.violations) {
-      out += object.file + ":" + std::to_string(object.line) + ": " + severity(violation.mode) +
-             " [" + violation.rule + "] " + violation.object.display() + "\n";
+      out += object.file + ":" + std::to_string(object.line_of(violation.path)) + ": " +
+             severity(violation.mode) + " [" + violation.rule + "] " + violation.object.display() +
+             "\n";
       out +=
           "  at " + violation.path + " (" + where_detail(object, result.environment->name) + ")\n";
       out += "  " + violation.message + "\n";
@@ -124,7 +125,7 @@ std::string report_json(const std::vector<BatchResult>& results) {
     for (const Violation& violation : result.evaluation.violations) {
       json entry = {{"file", object.file},
                     {"document", object.document},
-                    {"line", object.line},
+                    {"line", object.line_of(violation.path)},
                     {"source", object.source},
                     {"object",
                      {{"apiVersion", ref.api_version},
