@@ -139,6 +139,114 @@ spec: {containers: [{name: c, image: nginx}]}
   EXPECT_FALSE(rules_read_kind("Secret"));
 }
 
+TEST(Manifests, ListsInsideListsAreWalked) {
+  const auto objects = load_manifests(R"(apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: c}
+  - apiVersion: v1
+    kind: List
+    items:
+      - apiVersion: v1
+        kind: List
+        items:
+          - apiVersion: v1
+            kind: Pod
+            metadata: {name: deep}
+            spec: {containers: [{name: a, image: "nginx:latest"}]}
+)",
+                                      "in.yaml");
+  ASSERT_EQ(objects.size(), 2u);
+  EXPECT_EQ(objects[1].object["metadata"]["name"], "deep");
+  EXPECT_EQ(objects[1].item, "items[1].items[0].items[0]");
+  EXPECT_EQ(objects[1].line_of(""), 13u);
+  EXPECT_EQ(objects[1].line_of("spec.containers[0].image"), 16u);
+  const auto array = load_manifests(
+      R"([{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Pod"}]}])",
+      "a.json");
+  ASSERT_EQ(array.size(), 1u);
+  EXPECT_EQ(array[0].item, "[0].items[0]");
+}
+
+TEST(Manifests, LineOfAFieldInDocumentsAfterTheFirst) {
+  const std::string text =
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n# Source: em/b.yaml\n"
+      "apiVersion: v1\nkind: Pod\nmetadata:\n  name: b\nspec:\n  containers:\n"
+      "    - name: c\n      image: nginx:latest\n";
+  const auto objects = load_manifests(text, "rendered.yaml");
+  ASSERT_EQ(objects.size(), 2u);
+  EXPECT_EQ(objects[1].line, 4u);  // the document (its `---`), as location() says
+  EXPECT_EQ(objects[1].line_of("spec.containers[0].image"), 13u);
+  EXPECT_EQ(objects[1].line_of(""), 6u);
+  EXPECT_EQ(objects[1].line_of("metadata.labels"), 8u);  // not written: nearest written parent
+}
+
+TEST(Manifests, MergeKeysAreResolvedAndDuplicatesRefused) {
+  const auto merged = load_manifests(
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+      "spec: {<<: {containers: [{name: a, image: \"nginx:latest\"}]}}\n",
+      "in.yaml");
+  ASSERT_EQ(merged.size(), 1u);
+  EXPECT_EQ(merged[0].object["spec"]["containers"][0]["image"], "nginx:latest");
+
+  // Two `spec:` keys: em-guard's reading and a last-wins reader's would differ.
+  const std::string twice = load_error(
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: 1\n"
+      "spec:\n  replicas: 2\n");
+  EXPECT_TRUE(contains(twice,
+                       "in.yaml: document 1 (line 1): invalid YAML at line 6, column 1: "
+                       "duplicate mapping key spec (first at line 4)"))
+      << twice;
+}
+
+TEST(Manifests, DuplicateKindIsRefusedEvenWhenOnlyHeadersAreRead) {
+  // The header read stops at `kind: ConfigMap` (a kind no rule reads); a last-wins reader, the
+  // API server's lenient one, would create a Pod.
+  const std::string text =
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\nspec:\n  containers: [{name: a, "
+      "image: \"nginx:latest\"}]\nkind: Pod\n";
+  for (const ReadDepth depth : {ReadDepth::Everything, ReadDepth::WhatRulesRead}) {
+    try {
+      load_manifests(text, "in.yaml", depth);
+      ADD_FAILURE() << "no InputError";
+    } catch (const InputError& error) {
+      EXPECT_TRUE(contains(error.what(), "line 6, column 1: duplicate mapping key kind"))
+          << error.what();
+    }
+  }
+}
+
+TEST(Manifests, AliasBombIsRefused) {
+  std::string bomb = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n";
+  bomb += "  a: &a [x, x, x, x, x, x, x, x, x]\n";
+  const std::string names = "abcdefghij";
+  for (std::size_t i = 1; i < names.size(); ++i) {
+    bomb += std::string("  ") + names[i] + ": &" + names[i] + " [";
+    for (int k = 0; k < 9; ++k) bomb += std::string(k == 0 ? "*" : ", *") + names[i - 1];
+    bomb += "]\n";
+  }
+  for (const ReadDepth depth : {ReadDepth::Everything, ReadDepth::WhatRulesRead}) {
+    try {
+      load_manifests(bomb, "bomb.yaml", depth);
+      ADD_FAILURE() << "no InputError";
+    } catch (const InputError& error) {
+      EXPECT_TRUE(contains(error.what(), "bomb.yaml: document 1 (line 1): invalid YAML at line "))
+          << error.what();
+      EXPECT_TRUE(contains(error.what(), "excessive aliasing")) << error.what();
+    }
+  }
+}
+
+TEST(Manifests, MalformedJsonErrorQuotesNoInput) {
+  const std::string error = load_error(
+      "{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"data\": {\"p\": \"s3cr3t\x01x\"}}",
+      "s.json");
+  EXPECT_TRUE(contains(error, "s.json: line 1: malformed JSON")) << error;
+  EXPECT_FALSE(contains(error, "s3cr3t")) << error;
+}
+
 TEST(Manifests, EmptyInputHasNoObjects) {
   EXPECT_TRUE(load_manifests("", "-").empty());
   EXPECT_TRUE(load_manifests("---\n# nothing\n---\n", "-").empty());

@@ -413,6 +413,77 @@ TEST(RenderCli, InputOverTheLimitFailsWithBoundedMemory) {
             "reads from one input; is it really rendered manifests?\n");
 }
 
+// "Billion laughs" in the governance Deployment of the sample: the renderer parses it to inject,
+// and expanding it took 37 s, 3.4 GB and wrote 110 MB. Refused within the address-space limit,
+// in well under a second, with the place named and nothing on stdout.
+std::string with_alias_bomb() {
+  std::string bomb =
+      "    em-guard.io/laughs-0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (int level = 1; level < 10; ++level) {
+    const std::string previous = "*l" + std::to_string(level - 1);
+    bomb +=
+        "    em-guard.io/laughs-" + std::to_string(level) + ": &l" + std::to_string(level) + " [";
+    for (int i = 0; i < 9; ++i) bomb += (i == 0 ? "" : ", ") + previous;
+    bomb += "]\n";
+  }
+  std::string input = sample();
+  const std::string anchor =
+      "  annotations:\n    em-runtime.io/migrations: \"alembic upgrade head\"\n";
+  const std::size_t at = input.find(anchor);
+  EXPECT_NE(at, std::string::npos);
+  input.insert(at + anchor.size(), bomb);
+  return input;
+}
+
+TEST(RenderCli, AliasBombIsRefusedFastWithBoundedMemory) {
+#if defined(__SANITIZE_ADDRESS__)
+  const std::string limit;
+#else
+  const std::string limit = "ulimit -v 262144; ";  // KiB: 256 MiB
+#endif
+  const emguard::test::Env env = {{"PATH", "/usr/bin:/bin"}};
+  for (const char* flags : {"--namespace em-runtime", "--namespace em-runtime --validate"}) {
+    const auto start = std::chrono::steady_clock::now();
+    const Result result = emguard::test::run_process(
+        {"/bin/sh", "-c", limit + "exec \"$0\" " + flags, kBinary.string()}, env, kDeadline,
+        with_alias_bomb());
+    const auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(result.exit_code, 1) << flags << ": " << result.err;
+    EXPECT_EQ(result.out, "") << flags;
+    EXPECT_TRUE(contains(result.err, "# Source: em-runtime/templates/governance/deployment.yaml"))
+        << result.err;
+    EXPECT_TRUE(contains(result.err, "excessive aliasing")) << result.err;
+    EXPECT_LT(took, std::chrono::seconds(5)) << flags;
+  }
+}
+
+TEST(RenderCli, ValidateRefusesADuplicateKindAsCheckDoes) {
+  // A ConfigMap by its first `kind`, a Pod with an unpinned image by its last: the header read
+  // alone would skip it as a kind no rule reads.
+  const std::string input =
+      sample() +
+      "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: two-faced}\n"
+      "spec:\n  containers: [{name: a, image: \"nginx:latest\"}]\nkind: Pod\n";
+  const Result result = run_binary({"--namespace", "em-runtime", "--validate"}, input);
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_EQ(result.out, "");
+  EXPECT_TRUE(contains(result.err, "duplicate mapping key kind")) << result.err;
+}
+
+TEST(RenderCli, BadEscapeInASecretPrintsNoPartOfIt) {
+  std::string input = sample();
+  const std::string container = "        - name: governance\n";  // in a workload it injects into
+  const std::size_t at = input.find(container);
+  ASSERT_NE(at, std::string::npos);
+  input.insert(at + container.size(), "          workingDir: \"hunter2\\U0011FFFFhunter3\"\n");
+  const Result result = run_binary({"--namespace", "em-runtime"}, input);
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_TRUE(contains(result.err, "invalid YAML at line ")) << result.err;
+  for (const char* part : {"hunter", "11FFFF", "0011"}) {
+    EXPECT_FALSE(contains(result.err, part)) << result.err;
+  }
+}
+
 // --- --validate --------------------------------------------------------------------------------
 
 std::string with_latest_governance() {

@@ -1350,7 +1350,11 @@ TEST(RenderErrors, MatchedWorkloadWithoutPodSpec) {
   const std::string error = render_error(input);
   EXPECT_EQ(error,
             "document 1 (line 1): Deployment keycloak matches service \"keycloak\" but has "
-            "no pod spec at spec.template.spec");
+            "no pod spec at spec.template.spec (line 6)");  // the line of `spec`, its nearest part
+}
+
+std::size_t count_lines(std::string_view text) {
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
 TEST(RenderErrors, PodSpecListsMustBeLists) {
@@ -1359,7 +1363,7 @@ TEST(RenderErrors, PodSpecListsMustBeLists) {
       const std::string input = std::string(kKeycloak) + "      " + list + ": " + value + "\n";
       EXPECT_EQ(render_error(input),
                 "document 1 (line 1): Deployment keycloak: spec.template.spec." + list +
-                    " must be a list")
+                    " must be a list (line " + std::to_string(count_lines(kKeycloak) + 1) + ")")
           << list << ": " << value;
     }
   }

@@ -179,7 +179,7 @@ TEST(WebhookCli, OwnCorpusTraitsAreCheckedObjectByObject) {
 TEST(WebhookCli, EnvironmentsDecideTheExitCode) {
   const auto production = webhook({"check", "-f", "-"}, kLatestPod);
   EXPECT_EQ(production.exit_code, 1);
-  EXPECT_TRUE(contains(production.out, "-:1: error [pinned-images] Pod production/web"))
+  EXPECT_TRUE(contains(production.out, "-:4: error [pinned-images] Pod production/web"))
       << production.out;
   EXPECT_TRUE(contains(production.out, "1 object checked (production): 1 error, 0 warnings"));
 
@@ -255,6 +255,78 @@ TEST(WebhookCli, InputErrorsExitTwoAndNameTheLocation) {
       << bad_policy.err;
 }
 
+// file:line is the line of the offending field, in every document of every file, and the JSON
+// report carries the same line (the one SARIF output uses).
+TEST(WebhookCli, ViolationLinesPointAtTheField) {
+  TempDir dir;
+  const auto first = write_in(dir, "first.yaml", kLatestPod);
+  const auto second = write_in(dir, "second.yaml",
+                               "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: "
+                               "production}\n---\n# Source: em/pod.yaml\napiVersion: v1\n"
+                               "kind: Pod\nmetadata:\n  name: two\n  namespace: production\n"
+                               "spec:\n  containers:\n    - name: ok\n      image: nginx:1.27\n"
+                               "    - name: bad\n      image: nginx:latest\n");
+  const auto text = webhook({"check", "-f", first.string(), "-f", second.string()});
+  EXPECT_EQ(text.exit_code, 1) << text.err;
+  EXPECT_TRUE(contains(text.out, first.string() + ":4: error [pinned-images]")) << text.out;
+  EXPECT_TRUE(contains(text.out, second.string() + ":16: error [pinned-images]")) << text.out;
+  const auto report = webhook({"check", "-f", second.string(), "-o", "json"});
+  const nlohmann::json parsed = nlohmann::json::parse(report.out);
+  ASSERT_EQ(parsed["violations"].size(), 1u) << report.out;
+  EXPECT_EQ(parsed["violations"][0]["line"], 16) << report.out;
+  EXPECT_EQ(parsed["violations"][0]["path"], "spec.containers[1].image") << report.out;
+}
+
+// What a lenient reader would pass: a merged pod spec, a Pod in a List in a List. And what
+// would take check down: an alias bomb.
+TEST(WebhookCli, CheckReadsYamlAsKubernetesDoes) {
+  TempDir dir;
+  const auto merged = write_in(dir, "merged.yaml",
+                               "apiVersion: v1\nkind: Pod\nmetadata: {name: m, namespace: "
+                               "production}\nspec: {<<: {containers: [{name: a, image: "
+                               "\"nginx:latest\"}]}}\n");
+  const auto merged_result = webhook({"check", "-f", merged.string()});
+  EXPECT_EQ(merged_result.exit_code, 1) << merged_result.out << merged_result.err;
+  EXPECT_TRUE(contains(merged_result.out, "[pinned-images] Pod production/m")) << merged_result.out;
+
+  const auto nested = write_in(dir, "nested.yaml",
+                               "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n"
+                               "    kind: List\n    items:\n      - apiVersion: v1\n"
+                               "        kind: Pod\n        metadata: {name: deep, namespace: "
+                               "production}\n        spec: {containers: [{name: a, image: "
+                               "\"nginx:latest\"}]}\n");
+  const auto nested_result = webhook({"check", "-f", nested.string()});
+  EXPECT_EQ(nested_result.exit_code, 1) << nested_result.out << nested_result.err;
+  EXPECT_TRUE(contains(nested_result.out, nested.string() + ":10: error [pinned-images]"))
+      << nested_result.out;
+
+  std::string bomb = "apiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec:\n";
+  bomb += "  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (int level = 1; level < 10; ++level) {
+    const std::string previous = "*l" + std::to_string(level - 1);
+    bomb += "  l" + std::to_string(level) + ": &l" + std::to_string(level) + " [";
+    for (int i = 0; i < 9; ++i) bomb += (i == 0 ? "" : ", ") + previous;
+    bomb += "]\n";
+  }
+  const auto bomb_file = write_in(dir, "bomb.yaml", bomb);
+#if defined(__SANITIZE_ADDRESS__)
+  const std::string limit;  // AddressSanitizer reserves terabytes of shadow memory
+#else
+  const std::string limit = "ulimit -v 262144; ";  // KiB: 256 MiB
+#endif
+  const auto start = std::chrono::steady_clock::now();
+  const auto bomb_result =
+      test::run_process({"/bin/sh", "-c", limit + "exec \"$0\" check -f \"$1\"", kBinary.string(),
+                         bomb_file.string()},
+                        test::base_env(), kDeadline, "");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(bomb_result.exit_code, 2) << bomb_result.err;
+  EXPECT_TRUE(contains(bomb_result.err, bomb_file.string() + ": document 1 (line 1): invalid "
+                                                             "YAML at line "))
+      << bomb_result.err;
+  EXPECT_TRUE(contains(bomb_result.err, "excessive aliasing")) << bomb_result.err;
+}
+
 TEST(WebhookCli, PolicyFileAndDirectoryInput) {
   TempDir dir;
   const auto policy = write_in(dir, "policy.yaml", R"(apiVersion: em-guard.io/v1alpha1
@@ -272,7 +344,7 @@ environments:
       webhook({"check", "-f", (dir.path() / "manifests").string(), "--policy", policy.string()});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(occurrences(result.out, "warning [pinned-images]"), 2u) << result.out;
-  EXPECT_LT(result.out.find("a.yaml:1:"), result.out.find("b.json:1:")) << result.out;
+  EXPECT_LT(result.out.find("a.yaml:4:"), result.out.find("b.json:1:")) << result.out;
 }
 
 TEST(WebhookCli, PrintDefaultPolicyRoundTrips) {

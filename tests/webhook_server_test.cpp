@@ -1039,6 +1039,39 @@ TEST(WebhookServer, PolicyFileReloadsAndABadOneIsRejected) {
       2.0);
 }
 
+// A policy file replaced by an alias bomb (about 900 bytes that expand to 9^9 strings) used to
+// take the whole process down, every replica at once; it is refused within the reload and the
+// previous policy keeps being enforced.
+TEST(WebhookServer, PolicyReplacedByAnAliasBombKeepsThePreviousOne) {
+  const std::string enforce = read_file(fs::path(EMGUARD_SOURCE_DIR) / "policies/default.yaml");
+  const TempDir dir;
+  const fs::path policy = dir.path() / "policy.yaml";
+  write_file(policy, enforce);
+  const auto server = serve({"--policy", policy.string(), "--reload-interval-ms", "50"});
+  const auto client = connected(*server);
+  ASSERT_EQ(
+      review(*client, "/validate", pod_review("production", "nginx:latest")).value("allowed", true),
+      false);
+
+  std::string bomb = "apiVersion: em-guard.io/v1alpha1\nkind: Policy\nlaughs:\n";
+  bomb += "  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (int level = 1; level < 10; ++level) {
+    const std::string previous = "*l" + std::to_string(level - 1);
+    bomb += "  l" + std::to_string(level) + ": &l" + std::to_string(level) + " [";
+    for (int i = 0; i < 9; ++i) bomb += (i == 0 ? "" : ", ") + previous;
+    bomb += "]\n";
+  }
+  ASSERT_LT(bomb.size(), 1000u);
+  replace_file(policy, bomb);
+  const auto rejected =
+      server->wait_for_log("new policy rejected; still enforcing the previous one", 5s);
+  ASSERT_TRUE(rejected) << server->log_text();
+  EXPECT_TRUE(contains(rejected->value("error", ""), "excessive aliasing")) << *rejected;
+  const json still = review(*client, "/validate", pod_review("production", "nginx:latest"));
+  EXPECT_EQ(still.value("allowed", true), false) << still;
+  EXPECT_TRUE(server->running()) << server->log_text();
+}
+
 // --- 8. SIGTERM --------------------------------------------------------------------------------
 
 TEST(WebhookServer, SigtermDrainsRequestsInFlight) {

@@ -1,6 +1,7 @@
 // YAML helpers: style-preserving emit, core-schema JSON, built scalars, merge and equality.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -10,6 +11,7 @@
 #include "emguard/error.hpp"
 #include "emguard/stream.hpp"
 #include "emguard/yaml.hpp"
+#include "support/text.hpp"
 
 namespace emguard {
 namespace {
@@ -344,6 +346,234 @@ TEST(YamlParse, ParseYamlNamesOrigin) {
         << error.what();
   }
   EXPECT_EQ(parse_yaml("a: 1\n", "x")["a"].Scalar(), "1");
+}
+
+// --- the strict reader (read_yaml) -------------------------------------------------------------
+
+std::string read_error(const std::string& text, const std::string& where = "in.yaml") {
+  try {
+    read_yaml(text, where);
+  } catch (const InputError& error) {
+    return error.what();
+  }
+  return "(read)";
+}
+
+json read_json(const std::string& text) { return to_json(read_yaml(text, "in.yaml").node); }
+
+// go-yaml's merge fixture (go-yaml/yaml v3 decode_test.go `mergeTests`, from
+// yaml.org/type/merge.html): every map below decodes to {x: 1, y: 2, r: 10, label: center/big}.
+TEST(YamlRead, MergeKeysResolveAsGoYamlDoes) {
+  const std::string merge_tests = R"(
+anchors:
+  list:
+    - &CENTER { "x": 1, "y": 2 }
+    - &LEFT   { "x": 0, "y": 2 }
+    - &BIG    { "r": 10 }
+    - &SMALL  { "r": 1 }
+
+plain:
+  "x": 1
+  "y": 2
+  "r": 10
+  label: center/big
+
+mergeOne:
+  << : *CENTER
+  "r": 10
+  label: center/big
+
+mergeMultiple:
+  << : [ *CENTER, *BIG ]
+  label: center/big
+
+override:
+  << : [ *BIG, *LEFT, *SMALL ]
+  "x": 1
+  label: center/big
+
+shortTag:
+  !!merge "<<" : [ *CENTER, *BIG ]
+  label: center/big
+
+longTag:
+  !<tag:yaml.org,2002:merge> "<<" : [ *CENTER, *BIG ]
+  label: center/big
+
+inlineMap:
+  << : {"x": 1, "y": 2, "r": 10}
+  label: center/big
+
+inlineSequenceMap:
+  << : [ *CENTER, {"r": 10} ]
+  label: center/big
+)";
+  const json decoded = read_json(merge_tests);
+  const json want = {{"x", 1}, {"y", 2}, {"r", 10}, {"label", "center/big"}};
+  for (const char* name : {"plain", "mergeOne", "mergeMultiple", "override", "shortTag", "longTag",
+                           "inlineMap", "inlineSequenceMap"}) {
+    EXPECT_EQ(decoded[name], want) << name;
+  }
+}
+
+TEST(YamlRead, ExplicitKeysWinOverMergedOnesWhereverTheyStand) {
+  // go-yaml v3 `mapping` decodes the map's own keys first and merges only the keys they lack,
+  // so an explicit key before the `<<` wins too (a last-wins reader would take the merged one).
+  EXPECT_EQ(read_json("base: &b {a: 1, b: 2}\nm: {a: 0, <<: *b}\n")["m"],
+            json({{"a", 0}, {"b", 2}}));
+  // Merged mappings merge their own merges first.
+  EXPECT_EQ(read_json("x: &x {a: 1}\ny: &y {<<: *x, b: 2}\nm: {<<: *y, c: 3}\n")["m"],
+            json({{"a", 1}, {"b", 2}, {"c", 3}}));
+  // A quoted "<<" is an ordinary key.
+  EXPECT_EQ(read_json("m: {\"<<\": {a: 1}}\n")["m"], json({{"<<", {{"a", 1}}}}));
+}
+
+TEST(YamlRead, MergedPodSpecIsWhatRulesSee) {
+  const json pod = read_json(
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+      "spec: {<<: {containers: [{name: a, image: \"nginx:latest\"}]}}\n");
+  EXPECT_EQ(pod["spec"]["containers"][0]["image"], "nginx:latest");
+  EXPECT_FALSE(pod["spec"].contains("<<"));
+}
+
+TEST(YamlRead, MergeOfSomethingElseIsAnError) {
+  for (const char* text : {"m: {<<: 1}\n", "m: {<<: [a]}\n", "s: &s [1]\nm: {<<: *s}\n"}) {
+    EXPECT_TRUE(test::contains(read_error(text), "merge key (<<) must be a mapping")) << text;
+  }
+}
+
+TEST(YamlRead, DuplicateKeysAreAnErrorNamingBothLines) {
+  const std::string error = read_error(
+      "apiVersion: apps/v1\nkind: Deployment\nspec:\n  replicas: 1\nmetadata: {name: d}\n"
+      "spec:\n  replicas: 2\n");
+  EXPECT_TRUE(test::contains(error,
+                             "in.yaml: invalid YAML at line 6, column 1: duplicate "
+                             "mapping key spec (first at line 3)"))
+      << error;
+  const std::string nested = read_error("a:\n  b: {c: 1, c: 2}\n");
+  EXPECT_TRUE(test::contains(nested, "line 2") && test::contains(nested, "a.b.c")) << nested;
+  // The same key spelled differently is the same key to a JSON reader.
+  EXPECT_TRUE(test::contains(read_error("a: 1\n\"a\": 2\n"), "duplicate mapping key a"));
+  // Inside a merged mapping too; two merge keys are duplicates as well.
+  EXPECT_TRUE(test::contains(read_error("x: &x {a: 1, a: 2}\nm: {<<: *x}\n"), "duplicate"));
+  EXPECT_TRUE(test::contains(read_error("m: {<<: {a: 1}, <<: {b: 2}}\n"), "duplicate"));
+  // A merged key that the map also names is not a duplicate: overriding is what merges are for.
+  EXPECT_EQ(read_json("x: &x {a: 1}\nm: {<<: *x, a: 2}\n")["m"], json({{"a", 2}}));
+}
+
+TEST(YamlRead, CollectionKeysAreRefused) {
+  EXPECT_TRUE(test::contains(read_error("? [a, b]\n: c\n"), "mapping key is a mapping or a list"));
+}
+
+// "Billion laughs": ten levels of nine aliases each, 9^9 strings from about 600 bytes.
+std::string alias_bomb(int levels) {
+  std::string text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: laughs}\ndata:\n";
+  text += "  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (int level = 1; level < levels; ++level) {
+    const std::string previous = "*l" + std::to_string(level - 1);
+    text += "  l" + std::to_string(level) + ": &l" + std::to_string(level) + " [";
+    for (int i = 0; i < 9; ++i) text += (i == 0 ? "" : ", ") + previous;
+    text += "]\n";
+  }
+  return text;
+}
+
+TEST(YamlRead, AliasBombIsRefusedQuickly) {
+  const std::string bomb = alias_bomb(10);
+  ASSERT_LT(bomb.size(), 1000u);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string error = read_error(bomb);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(test::contains(error, "in.yaml: invalid YAML at line ")) << error;
+  EXPECT_TRUE(test::contains(error, "excessive aliasing")) << error;
+  EXPECT_LT(took, std::chrono::milliseconds(500));
+}
+
+TEST(YamlRead, OrdinaryAliasUseIsExpandedIntoCopies) {
+  // Up to go-yaml's ratio (99% of decodes from aliases below 400,000 decodes) aliases are fine:
+  // 200 uses of a 20-entry anchor is 4,000 alias decodes against ~4,400 in all (91%).
+  std::string text = "base: &base {";
+  for (int i = 0; i < 20; ++i) text += (i == 0 ? "k" : ", k") + std::to_string(i) + ": v";
+  text += "}\nuses:\n";
+  for (int i = 0; i < 200; ++i) text += "  - *base\n";
+  const ParsedYaml parsed = read_yaml(text, "in.yaml");
+  EXPECT_EQ(parsed.node["uses"].size(), 200u);
+  // Copies, not shared nodes: the renderer edits the tree in place.
+  YAML::Node first = parsed.node["uses"][0];
+  first["k0"] = "changed";
+  EXPECT_EQ(parsed.node["uses"][1]["k0"].Scalar(), "v");
+  EXPECT_EQ(parsed.node["base"]["k0"].Scalar(), "v");
+}
+
+TEST(YamlRead, AliasCyclesAreAnError) {
+  EXPECT_TRUE(
+      test::contains(read_error("a: &a [*a]\n"), "alias refers to a node that contains it"));
+  EXPECT_TRUE(test::contains(read_error("a: &a {b: {<<: *a}}\n"), "contains it"));
+}
+
+TEST(YamlRead, ErrorsNeverQuoteTheInput) {
+  // A Secret whose values carry escapes that are not valid: yaml-cpp's own message would print
+  // the code point or the character after the backslash.
+  const std::vector<std::string> values = {R"("s3cr3t\U0011ABCDpass")", R"("s3cr3t\qpass")",
+                                           R"("s3cr3t\xZZpass")", R"("s3cr3t\uD800pass")"};
+  for (const std::string& value : values) {
+    const std::string text =
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData:\n  password: " + value +
+        "\n";
+    const std::string error = read_error(text, "secret.yaml");
+    EXPECT_TRUE(test::contains(error, "secret.yaml: invalid YAML at line 5, column ")) << error;
+    for (const char* part : {"s3cr3t", "pass", "11ABCD", "0011", "ZZ", "D800", "q"}) {
+      EXPECT_FALSE(test::contains(error.substr(error.find(": invalid YAML")), part))
+          << value << " -> " << error;
+    }
+  }
+}
+
+TEST(YamlRead, LinesOfFieldsCountFromTheFilesStart) {
+  const std::string text =
+      "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
+      "    - name: a\n      image: nginx:latest\n    - name: b\n      image: *missing\n";
+  EXPECT_TRUE(test::contains(read_error(text), "line 10")) << read_error(text);
+  const ParsedYaml parsed = read_yaml(
+      "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations: {a.b/c: d}\nspec:\n"
+      "  containers:\n    - name: a\n      image: nginx:latest\n    - name: b\n"
+      "      image: busybox\n",
+      "in.yaml", 100);
+  EXPECT_EQ(parsed.lines.line_of("", 0), 100u);
+  EXPECT_EQ(parsed.lines.line_of("spec", 0), 105u);
+  EXPECT_EQ(parsed.lines.line_of("spec.containers[0].image", 0), 108u);
+  EXPECT_EQ(parsed.lines.line_of("spec.containers[1]", 0), 109u);
+  EXPECT_EQ(parsed.lines.line_of("spec.containers[1].image", 0), 110u);
+  EXPECT_EQ(parsed.lines.line_of("metadata.annotations[\"a.b/c\"]", 0), 104u);
+  // A field a rule names but nobody wrote: its nearest written ancestor.
+  EXPECT_EQ(parsed.lines.line_of("spec.containers[1].securityContext.runAsUser", 0), 109u);
+  EXPECT_EQ(parsed.lines.line_of("status.phase", 7), 100u);
+}
+
+TEST(YamlRead, MergedAndAliasedFieldsAreWhereTheyAreWrittenOrUsed) {
+  const ParsedYaml parsed = read_yaml(
+      "defaults: &defaults\n  image: nginx:latest\n  name: x\nspec:\n  containers:\n"
+      "    - <<: *defaults\n      name: a\n    - *defaults\n",
+      "in.yaml");
+  EXPECT_EQ(parsed.lines.line_of("spec.containers[0].name", 0), 7u);
+  EXPECT_EQ(parsed.lines.line_of("spec.containers[0].image", 0), 2u);  // written in the anchor
+  EXPECT_EQ(parsed.lines.line_of("spec.containers[1]", 0), 8u);        // the alias's use
+}
+
+TEST(YamlRead, DocumentsOfAStreamNameTheirLinesInTheStream) {
+  const std::string input = "a: 1\n---\n# Source: c/t.yaml\nkind: B\nkind: C\n";
+  const std::vector<Document> documents = split_documents(input);
+  ASSERT_EQ(documents.size(), 2u);
+  try {
+    read_document(documents[1]);
+    FAIL() << "no InputError";
+  } catch (const InputError& error) {
+    EXPECT_TRUE(test::contains(error.what(),
+                               "document 2 (# Source: c/t.yaml, line 2): invalid "
+                               "YAML at line 5, column 1: duplicate mapping key "
+                               "kind (first at line 4)"))
+        << error.what();
+  }
 }
 
 }  // namespace

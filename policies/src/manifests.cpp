@@ -1,5 +1,9 @@
 #include "emguard/manifests.hpp"
 
+#include <map>
+#include <memory>
+#include <string_view>
+
 #include "emguard/environment.hpp"
 #include "emguard/error.hpp"
 #include "emguard/stream.hpp"
@@ -59,18 +63,27 @@ bool skip_not_an_object(const json& value, const ManifestObject& where,
   return true;
 }
 
+// "items[3]" inside `parent` ("", or the path of the List it is in).
+std::string item_path(const std::string& parent, std::string_view child) {
+  if (parent.empty()) return std::string(child);
+  return child.front() == '[' ? parent + std::string(child) : parent + "." + std::string(child);
+}
+
+// Adds the object, or the items of a List (Lists inside Lists too: `kubectl get -o yaml` nests
+// none, but a hand-written one may, and kubectl applies every item). With `skipped`, a whole
+// document that is no Kubernetes object is noted there; the items of a List claim to be objects
+// and never are skipped.
 void add_object(std::vector<ManifestObject>& out, json object, ManifestObject where,
                 std::vector<SkippedDocument>* skipped) {
   if (skip_not_an_object(object, where, skipped)) return;
-  if (where.item.empty() && object.is_object() && is_list_kind(object)) {
-    const json& items = object["items"];
+  if (object.is_object() && is_list_kind(object)) {
+    json& items = object["items"];
     if (!items.is_array()) throw InputError(where.location() + ": items of a List is not a list");
+    const std::string list = where.item;
     for (std::size_t i = 0; i < items.size(); ++i) {
       ManifestObject item = where;
-      item.item = "items[" + std::to_string(i) + "]";
-      require_object(items[i], item.location());
-      item.object = items[i];
-      out.push_back(std::move(item));
+      item.item = item_path(list, "items[" + std::to_string(i) + "]");
+      add_object(out, std::move(items[i]), std::move(item), nullptr);
     }
     return;
   }
@@ -99,8 +112,21 @@ void load_json(std::string_view text, const std::string& file, std::vector<Manif
   try {
     value = json::parse(text);
   } catch (const json::parse_error& error) {
+    // nlohmann's message ends with "; last read: '...'", the input's text (a Secret's value,
+    // perhaps): only its reason before that is kept.
+    std::string reason = error.what();
+    if (const std::size_t colon = reason.find(": "); colon != std::string::npos) {
+      reason.erase(0, colon + 2);
+    }
+    if (const std::size_t quoted = reason.find("; last read"); quoted != std::string::npos) {
+      const std::size_t expected = reason.rfind("'; expected ");
+      const std::string tail =
+          expected != std::string::npos && expected > quoted ? reason.substr(expected + 1) : "";
+      reason.erase(quoted);
+      reason += tail;
+    }
     throw InputError(file + ": line " + std::to_string(line_of(text, error.byte)) +
-                     ": malformed JSON: " + error.what());
+                     ": malformed JSON: " + reason);
   }
   ManifestObject where;
   where.file = file;
@@ -114,13 +140,40 @@ void load_json(std::string_view text, const std::string& file, std::vector<Manif
       item.item += std::to_string(i);
       item.item += ']';
       if (skip_not_an_object(value[i], item, skipped)) continue;
-      require_object(value[i], item.location());
-      item.object = std::move(value[i]);
-      out.push_back(std::move(item));
+      add_object(out, std::move(value[i]), std::move(item), nullptr);
     }
     return;
   }
   add_object(out, std::move(value), std::move(where), skipped);
+}
+
+// Whether a second `apiVersion`, `kind` or `metadata` key may follow the first: a header read
+// stops at the first complete header, and a reader that keeps the last copy would see another
+// object. The test is by lines (a top-level key starts at the root mapping's column), so it
+// costs microseconds where a whole parse of a CRD costs milliseconds; a false alarm only costs
+// that parse. A flow-style root (`{...}`) is always read whole.
+bool may_repeat_header_key(std::string_view text) {
+  std::size_t root_column = std::string_view::npos;
+  std::map<std::string_view, int> seen;
+  while (!text.empty()) {
+    const std::size_t newline = text.find('\n');
+    std::string_view line = text.substr(0, newline);
+    text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
+    if (line.substr(0, 3) == "---") line.remove_prefix(3);
+    const std::size_t column = line.find_first_not_of(" \t\r");
+    if (column == std::string_view::npos || line[column] == '#' || line[column] == '%') continue;
+    if (root_column == std::string_view::npos) {
+      root_column = column;
+      if (line[column] == '{' || line[column] == '[') return true;
+    }
+    if (column != root_column) continue;
+    std::string_view key = line.substr(column);
+    if (!key.empty() && (key.front() == '"' || key.front() == '\'')) key.remove_prefix(1);
+    for (const std::string_view name : {"apiVersion", "kind", "metadata"}) {
+      if (key.substr(0, name.size()) == name && ++seen[name] > 1) return true;
+    }
+  }
+  return false;
 }
 
 // An object of a kind no rule reads, as much of it as its header gives.
@@ -143,6 +196,11 @@ std::string ManifestObject::location() const {
   text += "line " + std::to_string(line) + ")";
   if (!item.empty()) text += ", " + item;
   return text;
+}
+
+std::size_t ManifestObject::line_of(std::string_view path) const {
+  if (lines == nullptr) return line;
+  return lines->line_of(item_path(item, path), line);
 }
 
 std::vector<ManifestObject> load_manifests(std::string_view text, const std::string& file,
@@ -169,17 +227,19 @@ std::vector<ManifestObject> load_manifests(std::string_view text, const std::str
     where.source = std::string(document.source);
     const std::string& kind = document.header.kind;
     if (depth == ReadDepth::WhatRulesRead && !kind.empty() &&
-        !document.header.api_version.empty() && !kind.ends_with("List") && !rules_read_kind(kind)) {
+        !document.header.api_version.empty() && !kind.ends_with("List") && !rules_read_kind(kind) &&
+        !may_repeat_header_key(parse_text(document))) {
       out.push_back(header_object(document.header, std::move(where)));
       continue;
     }
-    YAML::Node node;
+    auto parsed = std::make_shared<ParsedYaml>();
     try {
-      node = parse_document(document);
+      *parsed = read_document(document);
     } catch (const InputError& error) {
       throw InputError(file + ": " + error.what());
     }
-    add_object(out, to_json(node), std::move(where), skipped);
+    where.lines = std::shared_ptr<const SourceLines>(parsed, &parsed->lines);
+    add_object(out, to_json(parsed->node), std::move(where), skipped);
   }
   return out;
 }

@@ -72,8 +72,8 @@ std::vector<std::string> batch_notes(const std::vector<BatchResult>& results) {
 
 }  // namespace
 
-std::size_t violation_line(const ManifestObject& object, const Violation& /*violation*/) {
-  return object.line;
+std::size_t violation_line(const ManifestObject& object, const Violation& violation) {
+  return object.line_of(violation.path);
 }
 
 CheckCounts count(const std::vector<BatchResult>& results) {

@@ -164,53 +164,6 @@ void emit_node(YAML::Emitter& out, const YAML::Node& node) {
 
 }  // namespace
 
-std::string yaml_error_message(const Document& document, const YAML::Exception& error) {
-  std::string message = document.location() + ": invalid YAML";
-  if (!error.mark.is_null()) {
-    message += " at line " + std::to_string(document.first_line + error.mark.line) + ", column " +
-               std::to_string(error.mark.column + 1);
-  }
-  return message + ": " + error.msg;
-}
-
-namespace {
-
-// YAML is Unicode text; yaml-cpp does not check the encoding, and bytes that are not UTF-8 would
-// surface later as exceptions far from the input (JSON conversion, hashing, emitting). The check
-// is nlohmann's strict serializer, which rejects invalid UTF-8 (found by fuzz_render).
-void require_utf8(std::string_view text, const std::string& where) {
-  try {
-    (void)nlohmann::json(std::string(text)).dump();
-  } catch (const nlohmann::json::type_error&) {
-    throw InputError(where + ": not valid UTF-8 text (YAML must be UTF-8)");
-  }
-}
-
-}  // namespace
-
-YAML::Node parse_document(const Document& document) {
-  require_utf8(parse_text(document), document.location());
-  try {
-    return YAML::Load(std::string(parse_text(document)));
-  } catch (const YAML::Exception& error) {
-    throw InputError(yaml_error_message(document, error));
-  }
-}
-
-YAML::Node parse_yaml(std::string_view text, const std::string& origin) {
-  require_utf8(text, origin);
-  try {
-    return YAML::Load(std::string(text));
-  } catch (const YAML::Exception& error) {
-    std::string message = origin + ": invalid YAML";
-    if (!error.mark.is_null()) {
-      message += " at line " + std::to_string(error.mark.line + 1) + ", column " +
-                 std::to_string(error.mark.column + 1);
-    }
-    throw InputError(message + ": " + error.msg);
-  }
-}
-
 YAML::Node yaml_string(std::string_view value) {
   YAML::Node node(std::string{value});
   node.SetTag(std::string(kQuotedTag));

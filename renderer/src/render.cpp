@@ -28,21 +28,31 @@ struct Workload {
   PodSpecLocation pod;
 };
 
+// " (line 42)": where the field at `path` (or its nearest written ancestor) is in the stream, so
+// an error points at the field rather than at the document's `---`. Read again only for the
+// message: the documents the renderer edits are parsed without their lines.
+std::string field_line(const Document& document, const std::string& path) {
+  return " (line " +
+         std::to_string(read_document(document).lines.line_of(path, document.first_line)) + ")";
+}
+
 Workload prepare_workload(YAML::Node object, const Document& document,
                           const ServiceConfig& service) {
   std::optional<PodSpecLocation> pod = find_pod_spec(object);
   if (!pod) {
+    const std::string path(pod_spec_path(document.header.kind));
     throw InputError(document.location() + ": " + document.header.kind + " " +
                      document.header.name + " matches service \"" + service.name +
-                     "\" but has no pod spec at " +
-                     std::string(pod_spec_path(document.header.kind)));
+                     "\" but has no pod spec at " + path + field_line(document, path));
   }
   for (const char* list : {"initContainers", "volumes"}) {
     // em-guard prepends to and appends to these lists; anything else would be lost or crash.
     const YAML::Node items = std::as_const(pod->spec)[list];
     if (items && !items.IsNull() && !items.IsSequence()) {
+      const std::string path = pod->path + "." + list;
       throw InputError(document.location() + ": " + document.header.kind + " " +
-                       document.header.name + ": " + pod->path + "." + list + " must be a list");
+                       document.header.name + ": " + path + " must be a list" +
+                       field_line(document, path));
     }
   }
   strip_injected(pod->spec);

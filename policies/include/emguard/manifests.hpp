@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -14,6 +15,8 @@
 
 namespace emguard {
 
+class SourceLines;  // emguard/yaml.hpp
+
 struct ManifestObject {
   nlohmann::json object;
   std::string file;          // the input's name ("-" for standard input)
@@ -21,6 +24,15 @@ struct ManifestObject {
   std::size_t line = 1;      // 1-based line where the document starts
   std::string source;        // path from its `# Source:` comment (Helm output), or ""
   std::string item;          // "items[3]" when the object came from a List, else ""
+  // (nested Lists: "items[1].items[0]"; JSON arrays: "[2]")
+
+  // Where each field of the document is written (null for JSON input, which has no lines).
+  // Shared by the objects of one List; `item` is their path inside it.
+  std::shared_ptr<const SourceLines> lines;
+
+  // The line of the field at `path` in this object (a violation's path), or of its nearest
+  // written ancestor: what file:line in reports and SARIF points at.
+  std::size_t line_of(std::string_view path) const;
 
   // "rendered.yaml: document 3 (# Source: em-runtime/templates/x.yaml, line 120), items[2]"
   std::string location() const;
@@ -30,7 +42,9 @@ enum class ReadDepth {
   Everything,     // parse every document whole: malformed YAML anywhere is reported
   WhatRulesRead,  // documents of kinds no rule reads (rules_read_kind) keep only their header
                   // (apiVersion, kind, metadata names, labels, annotations); multi-megabyte
-                  // CRDs then cost microseconds, as they do in the renderer
+                  // CRDs then cost microseconds, as they do in the renderer. A document that
+                  // may repeat a header key (a second `kind:`) is read whole, so a duplicate
+                  // is refused here as in Everything.
 };
 
 // A document that is no Kubernetes object (no apiVersion or no kind, or not a mapping at all):
@@ -42,10 +56,12 @@ struct SkippedDocument {
 
 // Reads every object of a multi-document YAML stream (Helm output included) or of a JSON text
 // (one object, a List, or an array of objects). Kinds ending in "List" are expanded into their
-// items; empty and comment-only documents are skipped. Throws InputError naming the file,
-// document, `# Source:` and line when a document is malformed or is not a Kubernetes object;
-// with `skipped`, documents that are no Kubernetes object at all are listed there instead (a
-// document that has apiVersion and kind but is malformed, and the items of a List, still throw).
+// items, Lists inside Lists too; empty and comment-only documents are skipped. YAML is read
+// strictly (read_yaml: merge keys resolved, duplicate keys and alias bombs refused). Throws
+// InputError naming the file, document, `# Source:` and line when a document is malformed or is
+// not a Kubernetes object; with `skipped`, documents that are no Kubernetes object at all are
+// listed there instead (a document that has apiVersion and kind but is malformed, and the items
+// of a List, still throw).
 std::vector<ManifestObject> load_manifests(std::string_view text, const std::string& file,
                                            ReadDepth depth = ReadDepth::Everything,
                                            std::vector<SkippedDocument>* skipped = nullptr);
