@@ -119,7 +119,7 @@ std::string ManifestObject::location() const {
 }
 
 std::vector<ManifestObject> load_manifests(std::string_view text, const std::string& file,
-                                           ReadDepth depth) {
+                                           ReadDepth depth, const Policy* policy) {
   std::vector<ManifestObject> out;
   if (looks_like_json(text)) {
     load_json(text, file, out);
@@ -142,7 +142,8 @@ std::vector<ManifestObject> load_manifests(std::string_view text, const std::str
     where.source = std::string(document.source);
     const std::string& kind = document.header.kind;
     if (depth == ReadDepth::WhatRulesRead && !kind.empty() &&
-        !document.header.api_version.empty() && !kind.ends_with("List") && !rules_read_kind(kind)) {
+        !document.header.api_version.empty() && !kind.ends_with("List") &&
+        !rules_read_kind(kind, policy)) {
       out.push_back(header_object(document.header, std::move(where)));
       continue;
     }

@@ -37,8 +37,10 @@ enum class ReadDepth {
 // (one object, a List, or an array of objects). Kinds ending in "List" are expanded into their
 // items; empty and comment-only documents are skipped. Throws InputError naming the file,
 // document, `# Source:` and line when a document is malformed or is not a Kubernetes object.
+// With WhatRulesRead, `policy` adds the kinds it declares pod specs for to those read whole.
 std::vector<ManifestObject> load_manifests(std::string_view text, const std::string& file,
-                                           ReadDepth depth = ReadDepth::Everything);
+                                           ReadDepth depth = ReadDepth::Everything,
+                                           const Policy* policy = nullptr);
 
 struct BatchOptions {
   // Evaluate everything in this environment; when null, each object's namespace decides
