@@ -1039,21 +1039,28 @@ TEST(PinnedImages, ArgoWorkflowsMalformedShapesNeverThrow) {
 }
 
 TEST(PinnedImages, ArgoWorkflowsDeepInlineNestingIsWalkedWithoutRecursion) {
-  // Each level: a steps template whose one step holds the next template inline.
-  json inner = {{"container", {{"image", "nginx:latest"}}}};
-  std::string path = "spec.templates[0]";
-  std::string inline_path;
-  for (int depth = 0; depth < 2000; ++depth) {
-    inner = {{"steps", json::array({json::array({{{"name", "s"}, {"inline", inner}}})})}};
-    inline_path += ".steps[0][0].inline";
-  }
+  // Each level: a steps template whose one step holds the next template inline. Built top
+  // down in place (copying the nested value at every level would take quadratic time).
   json workflow = {{"apiVersion", "argoproj.io/v1alpha1"},
                    {"kind", "Workflow"},
                    {"metadata", {{"name", "deep"}}},
-                   {"spec", {{"templates", json::array({inner})}}}};
+                   {"spec", {{"templates", json::array({json::object()})}}}};
+  json* at = &workflow["spec"]["templates"][0];
+  std::string path = "spec.templates[0]";
+  for (int depth = 0; depth < 2000; ++depth) {
+    (*at)["steps"] = json::array({json::array({json::object()})});
+    json& step = (*at)["steps"][0][0];
+    step["name"] = "s";
+    at = &step["inline"];
+    path += ".steps[0][0].inline";
+  }
+  (*at)["container"]["image"] = "nginx:latest";
   const std::vector<Violation> v = check(workflow);
   ASSERT_EQ(v.size(), 1u);
-  EXPECT_EQ(v[0].path, path + inline_path + ".container.image");
+  EXPECT_EQ(v[0].path, path + ".container.image");
+  // The label names the step and its named template, not the whole chain.
+  EXPECT_TRUE(contains(v[0].message, "inline template of step \"s\" in template #0 container"))
+      << v[0].message.substr(0, 200);
 }
 
 // --- Pod-spec paths a policy declares ---------------------------------------------------------
