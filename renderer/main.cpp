@@ -139,8 +139,8 @@ bool validate(const Arguments& arguments, const std::string& output) {
       arguments.options.release_namespace.value_or(arguments.options.helm_namespace);
   // The renderer has already read every document it acts on; like it, --validate reads only
   // the kinds the rules look at, so large CRDs stay cheap.
-  const auto objects =
-      emguard::load_manifests(output, "rendered output", emguard::ReadDepth::WhatRulesRead);
+  const auto objects = emguard::load_manifests(output, "rendered output",
+                                               emguard::ReadDepth::WhatRulesRead, &engine.policy());
   const auto results = emguard::evaluate_batch(engine, objects, options);
   const emguard::CheckCounts counts = emguard::count(results);
   if (counts.errors > 0 || counts.warnings > 0 || arguments.explain) {

@@ -161,7 +161,7 @@ TEST(LoadManifests, SkipsDocumentsThatAreNoObjectOnlyWhenAsked) {
       "---\n# only a comment\n"                    // no document at all
       "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n";
   std::vector<SkippedDocument> skipped;
-  const auto objects = load_manifests(text, "mixed.yaml", ReadDepth::Everything, &skipped);
+  const auto objects = load_manifests(text, "mixed.yaml", ReadDepth::Everything, nullptr, &skipped);
   ASSERT_EQ(objects.size(), 1u);
   EXPECT_EQ(objects[0].document, 6u);
   ASSERT_EQ(skipped.size(), 4u);
@@ -177,12 +177,13 @@ TEST(LoadManifests, SkipsDocumentsThatAreNoObjectOnlyWhenAsked) {
   // The items of a List are objects by the List's word: one that is none is an error.
   const std::string list =
       "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap}\n- {name: x}\n";
-  EXPECT_THROW(load_manifests(list, "list.yaml", ReadDepth::Everything, &skipped), InputError);
+  EXPECT_THROW(load_manifests(list, "list.yaml", ReadDepth::Everything, nullptr, &skipped),
+               InputError);
 
   // JSON: an array's elements are judged one by one, like documents.
   skipped.clear();
   const auto from_json = load_manifests(R"([{"apiVersion": "v1", "kind": "ConfigMap"}, {"a": 1}])",
-                                        "array.json", ReadDepth::Everything, &skipped);
+                                        "array.json", ReadDepth::Everything, nullptr, &skipped);
   EXPECT_EQ(from_json.size(), 1u);
   ASSERT_EQ(skipped.size(), 1u);
   EXPECT_TRUE(skipped[0].location.ends_with("[1]")) << skipped[0].location;

@@ -43,6 +43,7 @@ environments:
     rules: {gateway-consistency: off}
 )";
 
+using test::contains;
 using test::object;
 
 // The pinned-images violations of one object in the "production" environment.
@@ -202,6 +203,12 @@ std::string workload(const std::string& kind) {
          "        - {name: app, image: nginx}\n";
 }
 
+std::string workload_in(const std::string& api_version, const std::string& kind) {
+  return "apiVersion: " + api_version + "\nkind: " + kind +
+         "\nmetadata: {name: w}\nspec:\n  template:\n    spec:\n      containers:\n"
+         "        - {name: app, image: nginx}\n";
+}
+
 INSTANTIATE_TEST_SUITE_P(
     PinnedImagesKinds, PinnedImagesKind,
     testing::Values(
@@ -229,7 +236,32 @@ spec:
                  "spec.jobTemplate.spec.template.spec.containers[0].image"},
         KindCase{"apiVersion: v1\nkind: PodTemplate\nmetadata: {name: t}\ntemplate:\n  spec:\n"
                  "    containers:\n      - {name: app, image: nginx}\n",
-                 "template.spec.containers[0].image"}));
+                 "template.spec.containers[0].image"},
+        // Kinds outside core Kubernetes, by API group and kind.
+        KindCase{workload_in("argoproj.io/v1alpha1", "Rollout"),
+                 "spec.template.spec.containers[0].image"},
+        KindCase{workload_in("serving.knative.dev/v1", "Service"),
+                 "spec.template.spec.containers[0].image"},
+        KindCase{workload_in("serving.knative.dev/v1", "Configuration"),
+                 "spec.template.spec.containers[0].image"},
+        KindCase{"apiVersion: serving.knative.dev/v1\nkind: Revision\nmetadata: {name: r}\n"
+                 "spec:\n  containers:\n    - {name: app, image: nginx}\n",
+                 "spec.containers[0].image"},
+        KindCase{workload_in("apps.openshift.io/v1", "DeploymentConfig"),
+                 "spec.template.spec.containers[0].image"},
+        // OpenShift 3 served DeploymentConfig in the legacy core group as well.
+        KindCase{workload_in("v1", "DeploymentConfig"), "spec.template.spec.containers[0].image"},
+        KindCase{
+            "apiVersion: argoproj.io/v1alpha1\nkind: Experiment\nmetadata: {name: e}\n"
+            "spec:\n  templates:\n    - name: purple\n      template: {spec: {containers: []}}\n"
+            "    - name: orange\n      template:\n        spec:\n          containers:\n"
+            "            - {name: app, image: nginx}\n",
+            "spec.templates[1].template.spec.containers[0].image"},
+        KindCase{"apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: a}\n"
+                 "spec:\n  metrics:\n    - name: pass\n      provider:\n        job:\n"
+                 "          spec:\n            template:\n              spec:\n"
+                 "                containers:\n                  - {name: app, image: nginx}\n",
+                 "spec.metrics[0].provider.job.spec.template.spec.containers[0].image"}));
 
 TEST(PinnedImages, EveryContainerList) {
   const json pod = object(R"(apiVersion: v1
@@ -423,6 +455,788 @@ environments:
     rules: {pinned-images: off, gateway-consistency: off}
 )";
   EXPECT_TRUE(check(pod, off_policy.c_str()).empty());
+}
+
+// --- Kinds outside core Kubernetes, image volumes, declared pod-spec paths ---------------------
+
+// The message of the violation at `path`, or a note that there is none.
+std::string message_at(const std::vector<Violation>& violations, const std::string& path) {
+  for (const Violation& violation : violations) {
+    if (violation.path == path) return violation.message;
+  }
+  std::string paths;
+  for (const Violation& violation : violations) paths += " " + violation.path;
+  return "<no violation at " + path + "; found:" + paths + ">";
+}
+
+std::vector<std::string> paths_of(const std::vector<Violation>& violations) {
+  std::vector<std::string> paths;
+  for (const Violation& violation : violations) paths.push_back(violation.path);
+  return paths;
+}
+
+// kPolicy with an exception for images matching `glob`.
+std::string with_image_exception(const std::string& glob) {
+  return std::string(kPolicy) + "exceptions:\n  - name: images\n    rules: [pinned-images]\n" +
+         "    match: {images: [\"" + glob + "\"]}\n    reason: test\n    expires: \"2999-12-31\"\n";
+}
+
+TEST(PinnedImages, KindNamesOfOtherGroupsAreNotPodTemplates) {
+  // A core Service shares its kind name with Knative's; only the group tells them apart.
+  EXPECT_TRUE(check(object(R"(apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  template: {spec: {containers: [{name: app, image: "nginx:latest"}]}}
+)"))
+                  .empty());
+  // Argo's kinds are Argo's only in argoproj.io.
+  EXPECT_TRUE(check(object(R"(apiVersion: example.com/v1
+kind: Workflow
+metadata: {name: w}
+spec: {templates: [{name: main, container: {image: "nginx:latest"}}]}
+)"))
+                  .empty());
+  EXPECT_TRUE(check(object(R"(apiVersion: example.com/v1
+kind: Rollout
+metadata: {name: r}
+spec: {template: {spec: {containers: [{name: app, image: "nginx:latest"}]}}}
+)"))
+                  .empty());
+}
+
+TEST(PinnedImages, EphemeralContainersAndImageVolumesInEveryPodSpec) {
+  for (const std::string& api_version :
+       {std::string("apps/v1"), std::string("argoproj.io/v1alpha1"),
+        std::string("serving.knative.dev/v1"), std::string("apps.openshift.io/v1")}) {
+    const std::string kind = api_version == "apps/v1"                  ? "Deployment"
+                             : api_version == "argoproj.io/v1alpha1"   ? "Rollout"
+                             : api_version == "serving.knative.dev/v1" ? "Service"
+                                                                       : "DeploymentConfig";
+    const std::vector<Violation> v = check(object("apiVersion: " + api_version + "\nkind: " + kind +
+                                                  R"(
+metadata: {name: w}
+spec:
+  template:
+    spec:
+      containers: [{name: app, image: "ghcr.io/acme/app:1.4.0"}]
+      ephemeralContainers: [{name: debug, image: "busybox:latest"}]
+      volumes:
+        - {name: data, emptyDir: {}}
+        - {name: models, image: {reference: "ghcr.io/acme/models:latest", pullPolicy: IfNotPresent}}
+)"));
+    EXPECT_EQ(paths_of(v),
+              (std::vector<std::string>{"spec.template.spec.ephemeralContainers[0].image",
+                                        "spec.template.spec.volumes[1].image.reference"}))
+        << kind;
+  }
+}
+
+TEST(PinnedImages, ImageVolumes) {
+  // kubernetes/website content/en/examples/pods/image-volumes.yaml (the ImageVolume task page):
+  // the container runs "debian" with no tag; the volume mounts quay.io/crio/artifact:v2.
+  const json example = object(R"({
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: {name: "image-volume"},
+  spec: {
+    containers: [{name: "shell", command: ["sleep", "infinity"], image: "debian",
+                  volumeMounts: [{name: "volume", mountPath: "/volume"}]}],
+    volumes: [{name: "volume", image: {reference: "quay.io/crio/artifact:v2", pullPolicy: "IfNotPresent"}}],
+  },
+})");
+  const std::vector<Violation> upstream = check(example);
+  EXPECT_EQ(paths_of(upstream), std::vector<std::string>{"spec.containers[0].image"});
+
+  json moved = example;
+  moved["spec"]["volumes"][0]["image"]["reference"] = "quay.io/crio/artifact";
+  moved["spec"]["containers"][0]["image"] = "debian:12.8";
+  const std::vector<Violation> v = check(moved);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].path, "spec.volumes[0].image.reference");
+  EXPECT_TRUE(contains(v[0].message,
+                       "image volume \"volume\" uses image \"quay.io/crio/artifact\" "
+                       "with no tag, so the runtime pulls \"latest\""))
+      << v[0].message;
+  // Exceptions name the image of a volume as they name a container's.
+  EXPECT_TRUE(check(moved, with_image_exception("quay.io/crio/*").c_str()).empty());
+
+  const std::vector<Violation> digest =
+      check(json::parse(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{
+        "containers":[{"name":"a","image":"a@sha256:)" +
+                        kSha256 + R"("}],
+        "volumes":[{"name":"v","image":{"reference":"quay.io/crio/artifact:v2"}}]}})"),
+            kDigestPolicy);
+  ASSERT_EQ(digest.size(), 1u);
+  EXPECT_TRUE(contains(digest[0].message, "but no digest")) << digest[0].message;
+
+  const std::vector<Violation> broken = check(object(R"(apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers: [{name: a, image: "nginx:1.27.3"}]
+  volumes:
+    - {name: none, image: {}}
+    - {name: number, image: {reference: 5}}
+    - {name: not-a-map, image: "nginx:latest"}
+    - {image: {reference: "nginx:latest"}}
+)"));
+  EXPECT_TRUE(contains(message_at(broken, "spec.volumes[0].image.reference"),
+                       "image volume \"none\" has no reference: this manifest does not say which "
+                       "image is mounted"));
+  EXPECT_TRUE(contains(message_at(broken, "spec.volumes[1].image.reference"),
+                       "image volume \"number\" has a reference that is not a string but a "
+                       "number"));
+  EXPECT_TRUE(contains(message_at(broken, "spec.volumes[3].image.reference"),
+                       "image volume #3 uses image \"nginx:latest\""));
+  EXPECT_EQ(broken.size(), 3u);  // an image that is not a map is the API server's to reject
+}
+
+// Upstream examples, as published (argoproj/argo-rollouts 9f8d111, knative/docs, openshift/origin).
+TEST(PinnedImages, UpstreamExamplesOfExtendedKinds) {
+  // argoproj/argo-rollouts examples/rollout-canary.yaml: an exact tag passes; the digest policy
+  // names the Rollout's container.
+  const json rollout = object(R"(apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: rollout-canary
+spec:
+  replicas: 5
+  revisionHistoryLimit: 2
+  selector:
+    matchLabels:
+      app: rollout-canary
+  template:
+    metadata:
+      labels:
+        app: rollout-canary
+    spec:
+      containers:
+      - name: rollouts-demo
+        image: argoproj/rollouts-demo:blue
+        imagePullPolicy: Always
+        ports:
+        - containerPort: 8080
+  strategy:
+    canary:
+      steps:
+      - setWeight: 20
+      - pause: {}
+)");
+  EXPECT_TRUE(check(rollout).empty());
+  const std::vector<Violation> rollout_digest = check(rollout, kDigestPolicy);
+  ASSERT_EQ(rollout_digest.size(), 1u);
+  EXPECT_EQ(rollout_digest[0].path, "spec.template.spec.containers[0].image");
+  EXPECT_TRUE(contains(rollout_digest[0].message,
+                       "container \"rollouts-demo\" uses image \"argoproj/rollouts-demo:blue\""));
+
+  // knative/docs code-samples/serving/multi-container/service.yaml: two unnamed containers, both
+  // without a tag.
+  const std::vector<Violation> knative = check(object(R"(apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: multi-container
+  namespace: default
+spec:
+  template:
+    spec:
+      containers:
+      - image: docker.io/savita3020/servingcontainer
+        ports:
+          - containerPort: 8881
+      - image: docker.io/savita3020/sidecarcontainer
+)"));
+  EXPECT_EQ(paths_of(knative),
+            (std::vector<std::string>{"spec.template.spec.containers[0].image",
+                                      "spec.template.spec.containers[1].image"}));
+  EXPECT_TRUE(contains(message_at(knative, "spec.template.spec.containers[1].image"),
+                       "container #1 uses image \"docker.io/savita3020/sidecarcontainer\" with no "
+                       "tag"));
+
+  // openshift/origin examples/deployment/recreate-example.yaml, the DeploymentConfig item.
+  const json deployment_config = object(R"(apiVersion: apps.openshift.io/v1
+kind: DeploymentConfig
+metadata:
+  name: recreate-example
+spec:
+  replicas: 2
+  selector:
+    deploymentconfig: recreate-example
+  strategy:
+    type: Recreate
+  template:
+    metadata:
+      labels:
+        deploymentconfig: recreate-example
+    spec:
+      containers:
+      - image: openshift/deployment-example:v1
+        name: deployment-example
+        ports:
+        - containerPort: 8080
+          protocol: TCP
+)");
+  EXPECT_TRUE(check(deployment_config).empty());
+  json latest_config = deployment_config;
+  latest_config["spec"]["template"]["spec"]["containers"][0]["image"] =
+      "openshift/deployment-example:latest";
+  const std::vector<Violation> config_latest = check(latest_config);
+  ASSERT_EQ(config_latest.size(), 1u);
+  EXPECT_EQ(config_latest[0].path, "spec.template.spec.containers[0].image");
+}
+
+// --- Argo Workflows --------------------------------------------------------------------------
+// Fixtures from argoproj/argo-workflows f016ad8 examples/ (paths named at each case).
+
+TEST(PinnedImages, ArgoWorkflowsContainerAndScriptTemplates) {
+  // examples/hello-world.yaml: "busybox" has no tag.
+  const std::vector<Violation> hello = check(object(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: hello-world-
+  labels:
+    workflows.argoproj.io/archive-strategy: "false"
+spec:
+  entrypoint: hello-world
+  templates:
+  - name: hello-world
+    container:
+      image: busybox
+      command: [echo]
+      args: ["hello world"]
+)"));
+  ASSERT_EQ(hello.size(), 1u);
+  EXPECT_EQ(hello[0].path, "spec.templates[0].container.image");
+  EXPECT_TRUE(contains(hello[0].message,
+                       "template \"hello-world\" container uses image \"busybox\" with no tag"))
+      << hello[0].message;
+
+  // examples/scripts-bash.yaml: a steps template, a script and a container, both alpine:3.23.
+  const json scripts = object(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: scripts-bash-
+spec:
+  entrypoint: bash-script-example
+  templates:
+  - name: bash-script-example
+    steps:
+    - - name: generate
+        template: gen-random-int
+    - - name: print
+        template: print-message
+        arguments:
+          parameters:
+          - name: message
+            value: "{{steps.generate.outputs.result}}"
+  - name: gen-random-int
+    script:
+      image: alpine:3.23
+      command: [sh, -c]
+      source: |
+        cat /dev/urandom | od -N2 -An -i | awk -v f=1 -v r=100 '{printf "%i\n", f + r * $1 / 65536}'
+  - name: print-message
+    inputs:
+      parameters:
+      - name: message
+    container:
+      image: alpine:3.23
+      command: [sh, -c]
+      args: ["echo result was: {{inputs.parameters.message}}"]
+)");
+  EXPECT_TRUE(check(scripts).empty());
+  const std::vector<Violation> scripts_digest = check(scripts, kDigestPolicy);
+  EXPECT_EQ(paths_of(scripts_digest),
+            (std::vector<std::string>{"spec.templates[1].script.image",
+                                      "spec.templates[2].container.image"}));
+  EXPECT_TRUE(contains(message_at(scripts_digest, "spec.templates[1].script.image"),
+                       "template \"gen-random-int\" script uses image \"alpine:3.23\""));
+}
+
+TEST(PinnedImages, ArgoWorkflowsInitContainersSidecarsAndContainerSets) {
+  // examples/init-container.yaml and examples/sidecar.yaml, with the images unpinned.
+  const std::vector<Violation> v = check(object(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: init-container-
+spec:
+  entrypoint: init-container-example
+  templates:
+  - name: init-container-example
+    container:
+      image: alpine:3.23
+      command: ["echo", "bye"]
+      volumeMounts:
+      - name: foo
+        mountPath: /foo
+    initContainers:
+    - name: hello
+      image: alpine:latest
+      command: ["echo", "hello"]
+      mirrorVolumeMounts: true
+    sidecars:
+    - name: influxdb
+      image: influxdb
+      command: [influxd]
+  volumes:
+    - name: foo
+      emptyDir: {}
+    - name: tools
+      image: {reference: "ghcr.io/acme/tools:edge"}
+)"));
+  EXPECT_EQ(paths_of(v), (std::vector<std::string>{"spec.volumes[1].image.reference",
+                                                   "spec.templates[0].initContainers[0].image",
+                                                   "spec.templates[0].sidecars[0].image"}));
+  EXPECT_TRUE(contains(message_at(v, "spec.templates[0].initContainers[0].image"),
+                       "template \"init-container-example\" init container \"hello\" uses image "
+                       "\"alpine:latest\""));
+  EXPECT_TRUE(contains(message_at(v, "spec.templates[0].sidecars[0].image"),
+                       "template \"init-container-example\" sidecar \"influxdb\" uses image "
+                       "\"influxdb\" with no tag"));
+
+  // examples/container-set-template/sequence-workflow.yaml: argoproj/argosay:v2 in each.
+  const json sequence = object(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: sequence-
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      containerSet:
+        volumeMounts: [{name: workspace, mountPath: /workspace}]
+        containers:
+          - name: a
+            image: argoproj/argosay:v2
+          - name: b
+            image: argoproj/argosay:v2
+            dependencies: ["a"]
+          - name: c
+            image: argoproj/argosay
+            dependencies: ["b"]
+      volumes:
+        - {name: workspace, image: {}}
+)");
+  const std::vector<Violation> set = check(sequence);
+  EXPECT_EQ(paths_of(set),
+            (std::vector<std::string>{"spec.templates[0].containerSet.containers[2].image",
+                                      "spec.templates[0].volumes[0].image.reference"}));
+  EXPECT_TRUE(contains(message_at(set, "spec.templates[0].containerSet.containers[2].image"),
+                       "template \"main\" container set container \"c\" uses image "
+                       "\"argoproj/argosay\" with no tag"));
+  EXPECT_TRUE(contains(message_at(set, "spec.templates[0].volumes[0].image.reference"),
+                       "template \"main\" image volume \"workspace\" has no reference"));
+}
+
+TEST(PinnedImages, ArgoWorkflowsInlineTemplates) {
+  // examples/steps-inline-workflow.yaml and examples/dag-inline-workflow.yaml, nested one level
+  // deeper: an inline template may itself hold steps with inline templates.
+  const json steps = object(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: steps-inline-
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      steps:
+        - - name: a
+            inline:
+              container:
+                image: argoproj/argosay:v2
+        - - name: b
+            inline:
+              dag:
+                tasks:
+                  - name: c
+                    inline:
+                      script: {image: "python:latest", source: "echo 1"}
+    - name: after
+      container: {image: "busybox:1.37"}
+)");
+  EXPECT_EQ(paths_of(check(steps)),
+            std::vector<std::string>{
+                "spec.templates[0].steps[1][0].inline.dag.tasks[0].inline.script.image"});
+  EXPECT_TRUE(contains(
+      check(steps)[0].message,
+      "inline template of task \"c\" in template \"main\" script uses image \"python:latest\""))
+      << check(steps)[0].message;
+  EXPECT_EQ(paths_of(check(steps, kDigestPolicy)),
+            (std::vector<std::string>{
+                "spec.templates[0].steps[0][0].inline.container.image",
+                "spec.templates[0].steps[1][0].inline.dag.tasks[0].inline.script.image",
+                "spec.templates[1].container.image"}));
+
+  const json dag = object(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: dag-inline-
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - name: a
+            inline:
+              container:
+                image: argoproj/argosay:v2
+)");
+  EXPECT_TRUE(check(dag).empty());
+  EXPECT_EQ(paths_of(check(dag, kDigestPolicy)),
+            std::vector<std::string>{"spec.templates[0].dag.tasks[0].inline.container.image"});
+}
+
+TEST(PinnedImages, ArgoWorkflowsTemplateDefaults) {
+  // A template may leave container.image (or script.image) to spec.templateDefaults, as
+  // argo-workflows workflow/validate/validate.go accepts; the default's image is then what
+  // runs, and is checked where it is written. Defaults of one template type never fill
+  // another's (operator.go mergedTemplateDefaultsInto).
+  const std::vector<Violation> v = check(object(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: template-defaults-}
+spec:
+  entrypoint: main
+  templateDefaults:
+    timeout: 30s
+    container: {image: "python:latest"}
+    sidecars: [{name: proxy, image: "envoyproxy/envoy:v1.32.1"}]
+  templates:
+    - name: uses-the-default
+      container: {command: [echo, hi]}
+    - name: script-has-no-default
+      script: {source: "echo 1"}
+)"));
+  EXPECT_EQ(paths_of(v), (std::vector<std::string>{"spec.templateDefaults.container.image",
+                                                   "spec.templates[1].script.image"}));
+  EXPECT_TRUE(contains(message_at(v, "spec.templateDefaults.container.image"),
+                       "templateDefaults container uses image \"python:latest\""));
+  EXPECT_TRUE(contains(message_at(v, "spec.templates[1].script.image"),
+                       "template \"script-has-no-default\" script has no image"));
+
+  // examples/template-defaults.yaml as published: timeout and retryStrategy only.
+  const std::vector<Violation> upstream = check(object(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: template-defaults-
+spec:
+  entrypoint: main
+  templateDefaults:
+    timeout: 30s
+    retryStrategy:
+      limit: "2"
+  templates:
+    - name: main
+      steps:
+        - - name: retry-backoff
+            template: retry-backoff
+        - - name: hello-world
+            template: hello-world
+    - name: hello-world
+      container:
+        image: busybox
+        command: [echo]
+        args: ["hello world"]
+    - name: retry-backoff
+      container:
+        image: python:alpine3.23
+        command: ["python", -c]
+)"));
+  EXPECT_EQ(paths_of(upstream), std::vector<std::string>{"spec.templates[1].container.image"});
+}
+
+TEST(PinnedImages, ArgoWorkflowsTemplateKindsAndExpressions) {
+  // examples/cron-workflow.yaml: the WorkflowSpec sits at spec.workflowSpec.
+  const std::vector<Violation> cron = check(object(R"(apiVersion: argoproj.io/v1alpha1
+kind: CronWorkflow
+metadata:
+  name: hello-world
+spec:
+  schedules:
+    - "* * * * *"
+  timezone: "America/Los_Angeles"
+  concurrencyPolicy: "Replace"
+  workflowSpec:
+    entrypoint: hello-world-with-time
+    templates:
+      - name: hello-world-with-time
+        container:
+          image: busybox
+          command: [echo]
+          args: ["hello world. Scheduled on: {{workflow.scheduledTime}}"]
+)"));
+  EXPECT_EQ(paths_of(cron),
+            std::vector<std::string>{"spec.workflowSpec.templates[0].container.image"});
+
+  // examples/workflow-template/templates.yaml and cluster-workflow-template/clustertemplates.yaml:
+  // WorkflowSpec at spec, "busybox" unpinned.
+  for (const char* kind : {"WorkflowTemplate", "ClusterWorkflowTemplate"}) {
+    const std::vector<Violation> v =
+        check(object(std::string("apiVersion: argoproj.io/v1alpha1\nkind: ") + kind + R"(
+metadata:
+  name: workflow-template-print-message
+spec:
+  entrypoint: print-message
+  templates:
+  - name: print-message
+    inputs:
+      parameters:
+      - name: message
+    container:
+      image: busybox
+      command: [echo]
+      args: ["{{inputs.parameters.message}}"]
+)"));
+    EXPECT_EQ(paths_of(v), std::vector<std::string>{"spec.templates[0].container.image"}) << kind;
+  }
+
+  // An image chosen by a parameter is chosen by whoever submits the workflow.
+  const std::vector<Violation> parameter = check(object(R"(apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata: {name: build}
+spec:
+  templates:
+    - name: run
+      inputs: {parameters: [{name: image}]}
+      container: {image: "{{inputs.parameters.image}}"}
+)"));
+  ASSERT_EQ(parameter.size(), 1u);
+  EXPECT_EQ(parameter[0].path, "spec.templates[0].container.image");
+  EXPECT_TRUE(contains(parameter[0].message,
+                       "template \"run\" container takes its image from the Argo Workflows "
+                       "expression \"{{inputs.parameters.image}}\""))
+      << parameter[0].message;
+  // Outside Argo Workflows the same text is just an invalid reference.
+  EXPECT_TRUE(contains(check(deployment("{{inputs.parameters.image}}"))[0].message,
+                       "invalid image reference"));
+}
+
+TEST(PinnedImages, ArgoWorkflowsMalformedShapesNeverThrow) {
+  const std::vector<std::string> no_findings = {
+      "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w}\n",
+      "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec: []\n",
+      "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec: {templates: 5}\n",
+      "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec: {templates: [5, null, []]}\n",
+      "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec: {templates: [{container: 5}]}\n",
+      "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec: {templates: [{steps: 5}]}\n",
+      "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec: {templates: [{steps: [5, [7]]}]}\n",
+      "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec: {templates: [{dag: {tasks: 1}}]}\n",
+      "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec: {templates: [{dag: {tasks: "
+      "[{inline: 3}]}}]}\n",
+      "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec: {templateDefaults: 3}\n",
+      "apiVersion: argoproj.io/v1alpha1\nkind: CronWorkflow\nspec: {workflowSpec: null}\n",
+      "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec: {templates: [{containerSet: "
+      "{containers: {a: 1}}}]}\n",
+      "apiVersion: argoproj.io/v1alpha1\nkind: Experiment\nspec: {templates: {a: 1}}\n",
+      "apiVersion: argoproj.io/v1alpha1\nkind: Experiment\nspec: {templates: [1, {template: 2}]}\n",
+  };
+  for (const std::string& yaml : no_findings) {
+    std::vector<Violation> v;
+    EXPECT_NO_THROW(v = check(object(yaml))) << yaml;
+    EXPECT_TRUE(v.empty()) << yaml << "\n" << (v.empty() ? "" : v.front().message);
+  }
+}
+
+TEST(PinnedImages, ArgoWorkflowsDeepInlineNestingIsWalkedWithoutRecursion) {
+  // Each level: a steps template whose one step holds the next template inline. Built top
+  // down in place (copying the nested value at every level would take quadratic time).
+  json workflow = {{"apiVersion", "argoproj.io/v1alpha1"},
+                   {"kind", "Workflow"},
+                   {"metadata", {{"name", "deep"}}},
+                   {"spec", {{"templates", json::array({json::object()})}}}};
+  json* at = &workflow["spec"]["templates"][0];
+  std::string path = "spec.templates[0]";
+  for (int depth = 0; depth < 2000; ++depth) {
+    (*at)["steps"] = json::array({json::array({json::object()})});
+    json& step = (*at)["steps"][0][0];
+    step["name"] = "s";
+    at = &step["inline"];
+    path += ".steps[0][0].inline";
+  }
+  (*at)["container"]["image"] = "nginx:latest";
+  const std::vector<Violation> v = check(workflow);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].path, path + ".container.image");
+  // The label names the step and its named template, not the whole chain.
+  EXPECT_TRUE(contains(v[0].message, "inline template of step \"s\" in template #0 container"))
+      << v[0].message.substr(0, 200);
+}
+
+// --- Pod-spec paths a policy declares ---------------------------------------------------------
+
+constexpr const char* kDeclaringPolicy = R"(apiVersion: em-guard.io/v1alpha1
+kind: Policy
+rules:
+  pinned-images:
+    podSpecPaths:
+      - apiGroup: stable.example.com
+        kind: CronTab
+        paths: [spec.jobTemplate.spec.template.spec, "spec.workers[*].template.spec"]
+      - apiGroup: "*"
+        kind: Runner
+        paths: [spec.pod]
+      # Declaring a path em-guard knows adds nothing twice.
+      - apiGroup: apps
+        kind: Deployment
+        paths: [spec.template.spec]
+environments:
+  - name: production
+    namespaces: [production]
+    rules: {gateway-consistency: off}
+)";
+
+TEST(PinnedImages, DeclaredPodSpecPaths) {
+  const json crontab = object(R"(apiVersion: stable.example.com/v1
+kind: CronTab
+metadata: {name: nightly, namespace: production}
+spec:
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          containers: [{name: app, image: "ghcr.io/acme/app:latest"}]
+          ephemeralContainers: [{name: debug, image: busybox}]
+  workers:
+    - template: {spec: {containers: [{name: w, image: "ghcr.io/acme/worker:1.0.0"}]}}
+    - template:
+        spec:
+          initContainers: [{name: fetch, image: "curlimages/curl:latest"}]
+          volumes: [{name: m, image: {reference: "ghcr.io/acme/models"}}]
+)");
+  const std::vector<Violation> v = check(crontab, kDeclaringPolicy);
+  EXPECT_EQ(paths_of(v), (std::vector<std::string>{
+                             "spec.jobTemplate.spec.template.spec.containers[0].image",
+                             "spec.jobTemplate.spec.template.spec.ephemeralContainers[0].image",
+                             "spec.workers[1].template.spec.initContainers[0].image",
+                             "spec.workers[1].template.spec.volumes[0].image.reference"}));
+  // Without the declaration the kind is unknown; in another group it is another kind.
+  EXPECT_TRUE(check(crontab).empty());
+  json elsewhere = crontab;
+  elsewhere["apiVersion"] = "other.example.com/v1";
+  EXPECT_TRUE(check(elsewhere, kDeclaringPolicy).empty());
+
+  // "*" matches any group, the core group included.
+  for (const char* api_version : {"v1", "ci.example.org/v1beta2"}) {
+    const json runner = {{"apiVersion", api_version},
+                         {"kind", "Runner"},
+                         {"metadata", {{"name", "r"}}},
+                         {"spec", {{"pod", {{"containers", {{{"name", "a"}, {"image", "a"}}}}}}}}};
+    EXPECT_EQ(paths_of(check(runner, kDeclaringPolicy)),
+              std::vector<std::string>{"spec.pod.containers[0].image"})
+        << api_version;
+  }
+  // A built-in path declared again reports each image once.
+  EXPECT_EQ(check(deployment("nginx:latest"), kDeclaringPolicy).size(), 1u);
+}
+
+std::string policy_error(const std::string& pod_spec_paths) {
+  const std::string text = R"(apiVersion: em-guard.io/v1alpha1
+kind: Policy
+rules:
+  pinned-images:
+    podSpecPaths:
+)" + pod_spec_paths + R"(environments:
+  - name: production
+)";
+  try {
+    Policy::load(text, "policy.yaml");
+  } catch (const std::exception& error) {
+    return error.what();
+  }
+  return "<loaded>";
+}
+
+TEST(PinnedImages, DeclaredPathsAreValidatedAtTheirJsonPath) {
+  const std::string empty_step =
+      policy_error("      - {apiGroup: example.com, kind: CronTab, paths: [spec..template]}\n");
+  EXPECT_TRUE(contains(empty_step, "policy.yaml: invalid policy")) << empty_step;
+  EXPECT_TRUE(contains(empty_step,
+                       "$.rules.pinned-images.podSpecPaths[0].paths[0]: \"spec..template\" is "
+                       "not a pod-spec path: a step has no field name"))
+      << empty_step;
+
+  const std::string index = policy_error(
+      "      - {apiGroup: example.com, kind: CronTab, paths: [spec.template.spec, "
+      "\"spec.workers[0].template.spec\"]}\n");
+  EXPECT_TRUE(contains(index,
+                       "$.rules.pinned-images.podSpecPaths[0].paths[1]: "
+                       "\"spec.workers[0].template.spec\" is not a pod-spec path: the field name "
+                       "\"workers[0]\" has a character other than letters"))
+      << index;
+
+  const std::string no_paths =
+      policy_error("      - {apiGroup: example.com, kind: CronTab, paths: []}\n");
+  EXPECT_TRUE(contains(no_paths, "$.rules.pinned-images.podSpecPaths[0].paths")) << no_paths;
+
+  const std::string no_group = policy_error("      - {kind: CronTab, paths: [spec]}\n");
+  EXPECT_TRUE(contains(no_group, "$.rules.pinned-images.podSpecPaths[0]")) << no_group;
+  EXPECT_TRUE(contains(no_group, "apiGroup")) << no_group;
+
+  const std::string version_as_group =
+      policy_error("      - {apiGroup: example.com/v1, kind: CronTab, paths: [spec]}\n");
+  EXPECT_TRUE(contains(version_as_group, "$.rules.pinned-images.podSpecPaths[0].apiGroup"))
+      << version_as_group;
+
+  const std::string typo =
+      policy_error("      - {apiGroup: example.com, kind: CronTab, path: [spec]}\n");
+  EXPECT_TRUE(contains(typo, "$.rules.pinned-images.podSpecPaths[0]")) << typo;
+  EXPECT_TRUE(contains(typo, "path")) << typo;
+
+  EXPECT_EQ(policy_error("      - {apiGroup: \"\", kind: Widget, paths: [spec.pod, "
+                         "\"items[*].spec\"]}\n"),
+            "<loaded>");
+}
+
+TEST(PinnedImages, OpenShiftImageChangeTriggersFollowStreamTags) {
+  // openshift/origin examples/deployment/recreate-example.yaml: the container says v1, but the
+  // automatic trigger puts whatever recreate-example:latest points at into it.
+  json config = object(R"(apiVersion: apps.openshift.io/v1
+kind: DeploymentConfig
+metadata:
+  name: recreate-example
+spec:
+  template:
+    spec:
+      containers:
+      - image: openshift/deployment-example:v1
+        name: deployment-example
+  triggers:
+  - type: ConfigChange
+  - imageChangeParams:
+      automatic: true
+      containerNames:
+      - deployment-example
+      from:
+        kind: ImageStreamTag
+        name: recreate-example:latest
+    type: ImageChange
+)");
+  const std::vector<Violation> v = check(config);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].path, "spec.triggers[1].imageChangeParams.from.name");
+  EXPECT_TRUE(contains(v[0].message,
+                       "ImageChange trigger #1 of container(s) \"deployment-example\" follows "
+                       "image stream tag \"recreate-example:latest\" automatically"))
+      << v[0].message;
+  EXPECT_TRUE(check(config, with_image_exception("recreate-example:*").c_str()).empty());
+
+  json& params = config["spec"]["triggers"][1]["imageChangeParams"];
+  params["from"]["name"] = "recreate-example:stable";  // in this policy's mutableTags
+  EXPECT_EQ(check(config).size(), 1u);
+  params["from"]["name"] = "recreate-example";  // no tag: latest
+  EXPECT_TRUE(contains(check(config).at(0).message, "a tag-less name means \"latest\""));
+  params["from"]["name"] = "recreate-example:1.4.0";
+  EXPECT_TRUE(check(config).empty());
+  const std::vector<Violation> digest = check(config, kDigestPolicy);
+  ASSERT_EQ(digest.size(), 2u);  // the container's tag and the trigger's
+  EXPECT_TRUE(contains(message_at(digest, "spec.triggers[1].imageChangeParams.from.name"),
+                       "requires a digest"));
+  params["from"] = {{"kind", "ImageStreamImage"}, {"name", "recreate-example@sha256:" + kSha256}};
+  EXPECT_EQ(check(config, kDigestPolicy).size(), 1u);  // the container's tag only
+  params["from"] = {{"kind", "ImageStreamTag"}, {"name", "recreate-example:latest"}};
+  params["automatic"] = false;  // rolled out only on request: the tag moving changes nothing
+  EXPECT_TRUE(check(config).empty());
 }
 
 }  // namespace

@@ -320,7 +320,8 @@ int run_check(int argc, char** argv) {
     std::vector<emguard::SkippedDocument> skipped;
     std::vector<emguard::SkippedDocument>* const skip = strict ? nullptr : &skipped;
     const auto load = [&](const std::string& text, const std::string& name) {
-      auto loaded = emguard::load_manifests(text, name, emguard::ReadDepth::Everything, skip);
+      auto loaded =
+          emguard::load_manifests(text, name, emguard::ReadDepth::Everything, nullptr, skip);
       std::move(loaded.begin(), loaded.end(), std::back_inserter(objects));
     };
     std::vector<std::filesystem::path> chart_templates;

@@ -109,9 +109,14 @@ std::vector<RuleDescription> rule_descriptions() {
   return descriptions;
 }
 
-bool rules_read_kind(std::string_view kind) {
+bool rules_read_kind(std::string_view kind, const Policy* policy) {
   // Namespaces are read for their labels, which place other objects in environments.
   if (kind == "Namespace") return true;
+  if (policy != nullptr) {
+    for (const PodSpecKind& declared : policy->pinned_images().pod_spec_kinds) {
+      if (declared.kind == kind) return true;
+    }
+  }
   for (const RuleEntry& rule : kRules) {
     if (rule.reads(kind)) return true;
   }

@@ -204,7 +204,8 @@ std::size_t ManifestObject::line_of(std::string_view path) const {
 }
 
 std::vector<ManifestObject> load_manifests(std::string_view text, const std::string& file,
-                                           ReadDepth depth, std::vector<SkippedDocument>* skipped) {
+                                           ReadDepth depth, const Policy* policy,
+                                           std::vector<SkippedDocument>* skipped) {
   std::vector<ManifestObject> out;
   if (looks_like_json(text)) {
     load_json(text, file, out, skipped);
@@ -227,8 +228,8 @@ std::vector<ManifestObject> load_manifests(std::string_view text, const std::str
     where.source = std::string(document.source);
     const std::string& kind = document.header.kind;
     if (depth == ReadDepth::WhatRulesRead && !kind.empty() &&
-        !document.header.api_version.empty() && !kind.ends_with("List") && !rules_read_kind(kind) &&
-        !may_repeat_header_key(parse_text(document))) {
+        !document.header.api_version.empty() && !kind.ends_with("List") &&
+        !rules_read_kind(kind, policy) && !may_repeat_header_key(parse_text(document))) {
       out.push_back(header_object(document.header, std::move(where)));
       continue;
     }

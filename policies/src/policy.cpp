@@ -9,6 +9,7 @@
 #include "emguard/error.hpp"
 #include "emguard/files.hpp"
 #include "emguard/gateway.hpp"
+#include "emguard/k8s.hpp"
 #include "emguard/schema.hpp"
 #include "emguard/text.hpp"
 #include "emguard/yaml.hpp"
@@ -114,6 +115,37 @@ void check_semantics(const std::vector<Environment>& environments,
   }
 }
 
+// The schema's pattern for pod-spec paths can only say that it failed; say what is wrong with the
+// path instead, at the same JSON path.
+void explain_pod_spec_path_errors(const json& value, std::vector<std::string>& errors) {
+  const json* declared = value.contains("rules") && value["rules"].is_object() &&
+                                 value["rules"].contains("pinned-images") &&
+                                 value["rules"]["pinned-images"].is_object() &&
+                                 value["rules"]["pinned-images"].contains("podSpecPaths")
+                             ? &value["rules"]["pinned-images"]["podSpecPaths"]
+                             : nullptr;
+  if (declared == nullptr || !declared->is_array()) return;
+  for (std::size_t i = 0; i < declared->size(); ++i) {
+    const json& entry = (*declared)[i];
+    if (!entry.is_object() || !entry.contains("paths") || !entry["paths"].is_array()) continue;
+    for (std::size_t j = 0; j < entry["paths"].size(); ++j) {
+      const json& path = entry["paths"][j];
+      std::string why;
+      if (!path.is_string() || valid_pod_spec_path(path.get<std::string>(), &why)) continue;
+      const std::string where = "$.rules.pinned-images.podSpecPaths[" + std::to_string(i) +
+                                "].paths[" + std::to_string(j) + "]";
+      for (std::string& error : errors) {
+        if (error.starts_with(where + ": Failed to match regex")) {
+          error = where + ": " + emguard::quoted(path.get<std::string>()) +
+                  " is not a pod-spec path: " + why +
+                  "; write field names separated by dots, name[*] for every entry of a list, e.g. "
+                  "spec.jobTemplate.spec.template.spec";
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::string_view mode_name(Mode mode) {
@@ -173,7 +205,8 @@ Policy Policy::load(std::string_view yaml_text, const std::string& origin) {
                      ": $: expected a mapping with apiVersion: em-guard.io/v1alpha1, "
                      "kind: Policy and environments");
   }
-  if (const auto errors = schema.validate(value); !errors.empty()) {
+  if (auto errors = schema.validate(value); !errors.empty()) {
+    explain_pod_spec_path_errors(value, errors);
     std::string message = origin + ": invalid policy:";
     for (const std::string& error : errors) message += "\n  " + error;
     throw InputError(message);
@@ -185,6 +218,12 @@ Policy Policy::load(std::string_view yaml_text, const std::string& origin) {
   const json images = rules.value("pinned-images", json::object());
   policy.pinned_images_.require_digest = images.value("requireDigest", false);
   policy.pinned_images_.mutable_tags = strings(images, "mutableTags");
+  const json declared = images.value("podSpecPaths", json::array());
+  for (const json& item : declared) {
+    policy.pinned_images_.pod_spec_kinds.push_back({item.at("apiGroup").get<std::string>(),
+                                                    item.at("kind").get<std::string>(),
+                                                    strings(item, "paths")});
+  }
   const json gateway = rules.value("gateway-consistency", json::object());
   const json settings = gateway.value("settings", json::object());
   policy.gateway_consistency_.settings.urls = strings(settings, "urls");

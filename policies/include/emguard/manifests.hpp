@@ -61,9 +61,11 @@ struct SkippedDocument {
 // InputError naming the file, document, `# Source:` and line when a document is malformed or is
 // not a Kubernetes object; with `skipped`, documents that are no Kubernetes object at all are
 // listed there instead (a document that has apiVersion and kind but is malformed, and the items
-// of a List, still throw).
+// of a List, still throw). With WhatRulesRead, `policy` adds the kinds it declares pod specs
+// for to those read whole.
 std::vector<ManifestObject> load_manifests(std::string_view text, const std::string& file,
                                            ReadDepth depth = ReadDepth::Everything,
+                                           const Policy* policy = nullptr,
                                            std::vector<SkippedDocument>* skipped = nullptr);
 
 struct BatchOptions {

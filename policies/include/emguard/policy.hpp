@@ -79,9 +79,22 @@ struct SettingPatterns {
   std::vector<std::string> hostnames;  // a bare hostname, or a URL (Keycloak's KC_HOSTNAME)
 };
 
+// A kind whose objects carry pod specs at known paths, matched by API group and kind (the
+// group matters: a Knative Service and a core Service share a kind name). Paths are dotted
+// field names from the object root; a step ending in `[*]` goes through every entry of a list,
+// e.g. "spec.templates[*].template.spec".
+struct PodSpecKind {
+  std::string api_group;  // "" is the core group; "*" matches any group
+  std::string kind;
+  std::vector<std::string> paths;
+};
+
 struct PinnedImagesOptions {
   bool require_digest = false;
   std::vector<std::string> mutable_tags;  // beyond "latest", which is always mutable
+  // Kinds the policy declares pod specs for (rules.pinned-images.podSpecPaths), beyond those
+  // em-guard knows (k8s.hpp).
+  std::vector<PodSpecKind> pod_spec_kinds;
 };
 
 struct GatewayConsistencyOptions {
