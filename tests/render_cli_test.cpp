@@ -448,7 +448,7 @@ TEST(RenderCli, AliasBombIsRefusedFastWithBoundedMemory) {
         {"/bin/sh", "-c", limit + "exec \"$0\" " + flags, kBinary.string()}, env, kDeadline,
         with_alias_bomb());
     const auto took = std::chrono::steady_clock::now() - start;
-    EXPECT_EQ(result.exit_code, 1) << flags << ": " << result.err;
+    EXPECT_EQ(result.exit_code, 2) << flags << ": " << result.err;
     EXPECT_EQ(result.out, "") << flags;
     EXPECT_TRUE(contains(result.err, "# Source: em-runtime/templates/governance/deployment.yaml"))
         << result.err;
@@ -465,7 +465,7 @@ TEST(RenderCli, ValidateRefusesADuplicateKindAsCheckDoes) {
       "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: two-faced}\n"
       "spec:\n  containers: [{name: a, image: \"nginx:latest\"}]\nkind: Pod\n";
   const Result result = run_binary({"--namespace", "em-runtime", "--validate"}, input);
-  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_EQ(result.exit_code, 2) << result.err;
   EXPECT_EQ(result.out, "");
   EXPECT_TRUE(contains(result.err, "duplicate mapping key kind")) << result.err;
 }
@@ -477,7 +477,7 @@ TEST(RenderCli, BadEscapeInASecretPrintsNoPartOfIt) {
   ASSERT_NE(at, std::string::npos);
   input.insert(at + container.size(), "          workingDir: \"hunter2\\U0011FFFFhunter3\"\n");
   const Result result = run_binary({"--namespace", "em-runtime"}, input);
-  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_EQ(result.exit_code, 2) << result.err;
   EXPECT_TRUE(contains(result.err, "invalid YAML at line ")) << result.err;
   for (const char* part : {"hunter", "11FFFF", "0011"}) {
     EXPECT_FALSE(contains(result.err, part)) << result.err;
