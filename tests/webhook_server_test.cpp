@@ -1361,6 +1361,17 @@ TEST(WebhookServer, LogLevelWarnKeepsOnlyProblems) {
 
 // --- 12. resources bounded as a whole (issue 11) ----------------------------------------------
 
+#if defined(__SANITIZE_ADDRESS__)
+// AddressSanitizer slows the server several times over and keeps freed memory in quarantine:
+// the attack tests' deadlines stretch and their peak-RSS bounds do not apply there (the ci build
+// and bench/run-attacks measure them).
+constexpr int kSlowdown = 5;
+constexpr bool kRssBoundsApply = false;
+#else
+constexpr int kSlowdown = 1;
+constexpr bool kRssBoundsApply = true;
+#endif
+
 // A "kB" field of /proc/PID/status ("VmHWM:", "VmRSS:"), -1 when unreadable.
 long status_kb(pid_t pid, const std::string& field) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -1454,7 +1465,7 @@ TEST(WebhookServer, BodiesInFlightShareOneMemoryBudget) {
   }
 
   // The API server's everyday reviews have a reserve of their own: served at once.
-  expect_api_server_served(*server, 2000ms);
+  expect_api_server_served(*server, kSlowdown * 2000ms);
   const auto client = connected(*server);
   const std::string metrics = metrics_text(*client);
   EXPECT_EQ(metric(metrics, "em_guard_request_body_bytes_in_flight"), 7.0 * body_size) << metrics;
@@ -1467,7 +1478,9 @@ TEST(WebhookServer, BodiesInFlightShareOneMemoryBudget) {
   std::printf("[ measured ] 30 x 8 MiB-1 bodies: server VmHWM %ld KB -> %ld KB\n", before_kb,
               after_kb);
   // The budget (64 MiB) and the TLS and parser state of ~40 connections, far from 256 MiB.
-  EXPECT_LT(after_kb - before_kb, 96L * 1024) << before_kb << " -> " << after_kb;
+  if (kRssBoundsApply) {
+    EXPECT_LT(after_kb - before_kb, 96L * 1024) << before_kb << " -> " << after_kb;
+  }
 
   // Once the held bodies go, their budget is free again.
   attackers.clear();
@@ -1506,7 +1519,7 @@ TEST(WebhookServer, ChunkedBodiesAreChargedAsTheyGrow) {
   const auto first_answer = first->read_response(&error);
   ASSERT_TRUE(first_answer) << error;
   EXPECT_EQ(first_answer->status, 400) << first_answer->body;
-  expect_api_server_served(*server, 2000ms);
+  expect_api_server_served(*server, kSlowdown * 2000ms);
 }
 
 TEST(WebhookServer, IdleKeepAliveConnectionsNeverLockOutTheApiServer) {
@@ -1533,7 +1546,7 @@ TEST(WebhookServer, IdleKeepAliveConnectionsNeverLockOutTheApiServer) {
   EXPECT_EQ(answered, 100) << "every new connection gets in";
   // Fresh clients get in at once, and the API server's idle connection was not the one evicted:
   // the attacker's address held the most connections.
-  expect_api_server_served(*server, 1000ms);
+  expect_api_server_served(*server, kSlowdown * 1000ms);
   EXPECT_EQ(review(*api_server, "/validate/production", pod_review("production", "nginx:latest"))
                 .value("allowed", true),
             false);
@@ -1563,8 +1576,8 @@ TEST(WebhookServer, IdleTlsConnectionsNeverLockOutTheApiServer) {
   }
   EXPECT_EQ(silent.size(), 2000U);
   const auto attacked = Clock::now();
-  expect_api_server_served(*server, 1000ms);
-  EXPECT_LT(elapsed_ms(attacked), 1000);
+  expect_api_server_served(*server, kSlowdown * 1000ms);
+  EXPECT_LT(elapsed_ms(attacked), kSlowdown * 1000);
   // The open idle keep-alive connection of another address survives the flood.
   EXPECT_EQ(review(*api_server, "/validate/production", pod_review("production", "nginx:latest"))
                 .value("allowed", true),
