@@ -269,12 +269,16 @@ void check_argo_template(const ArgoTemplate& tmpl, const ArgoDefaults& defaults,
   }
   const std::pair<std::string_view, std::string_view> lists[] = {
       {"initContainers", "init container"}, {"sidecars", "sidecar"}};
-  for (const auto& [key, noun] : lists) {
-    for_each_entry(
-        value, key, tmpl.path, [&](const json& container, const std::string& path, std::size_t i) {
-          check_reference(container, path, label + " " + container_label(noun, container, i),
-                          kContainerImage, is_defaults, scope);
-        });
+  for (const auto& list : lists) {
+    // A named copy: C++20 lets lambdas capture structured bindings, clang 14 (the fuzz build)
+    // does not yet.
+    const std::string_view noun = list.second;
+    for_each_entry(value, list.first, tmpl.path,
+                   [&](const json& container, const std::string& path, std::size_t i) {
+                     check_reference(container, path,
+                                     label + " " + container_label(noun, container, i),
+                                     kContainerImage, is_defaults, scope);
+                   });
   }
   if (const json* set = object_member(value, "containerSet")) {
     for_each_entry(*set, "containers", field_path(tmpl.path, "containerSet"),
