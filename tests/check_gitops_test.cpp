@@ -25,15 +25,7 @@ using test::contains;
 using test::TempDir;
 
 const std::filesystem::path kSource = EMGUARD_SOURCE_DIR;
-const std::filesystem::path kBinary = EMGUARD_WEBHOOK_BIN;
 const std::filesystem::path kRepository = kSource / "tests/fixtures/gitops";
-constexpr auto kDeadline = std::chrono::seconds(60);
-
-test::ProcessResult webhook(const std::vector<std::string>& args, const std::string& input = "") {
-  std::vector<std::string> argv = {kBinary.string()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return test::run_process(argv, test::base_env(), kDeadline, input);
-}
 
 std::string in_repository(const std::string& path) { return (kRepository / path).string(); }
 
@@ -43,7 +35,7 @@ std::string note(const std::string& location, const std::string& reason) {
 }
 
 TEST(CheckGitOps, ChecksTheObjectsOfARepositoryAndNotesWhatIsNone) {
-  const auto result = webhook({"check", "-f", kRepository.string()});
+  const auto result = test::run_webhook({"check", "-f", kRepository.string()});
   // Checked, not stopped at the first Chart.yaml: the floating Application and the :latest
   // worker are found (the default policy counts namespaces it does not know as production).
   EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
@@ -94,12 +86,12 @@ TEST(CheckGitOps, ChecksTheObjectsOfARepositoryAndNotesWhatIsNone) {
   EXPECT_FALSE(contains(result.err, "error")) << result.err;
   // Notes never reach stdout, which machine-read formats must keep clean.
   EXPECT_FALSE(contains(result.out, "skipped")) << result.out;
-  const auto as_json = webhook({"check", "-f", kRepository.string(), "-o", "json"});
+  const auto as_json = test::run_webhook({"check", "-f", kRepository.string(), "-o", "json"});
   EXPECT_EQ(json::parse(as_json.out)["summary"]["objects"], 7);
 }
 
 TEST(CheckGitOps, StrictMakesWhatIsNoObjectAnError) {
-  const auto result = webhook({"check", "-f", kRepository.string(), "--strict"});
+  const auto result = test::run_webhook({"check", "-f", kRepository.string(), "--strict"});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_EQ(result.out, "");
   // The first file in sorted order that is no object, with the same words as before --strict.
@@ -109,7 +101,7 @@ TEST(CheckGitOps, StrictMakesWhatIsNoObjectAnError) {
       << result.err;
 
   // Only objects and no chart: --strict passes them as without it.
-  const auto plain = webhook({"check", "-f", in_repository("guestbook"), "--strict"});
+  const auto plain = test::run_webhook({"check", "-f", in_repository("guestbook"), "--strict"});
   EXPECT_EQ(plain.exit_code, 0) << plain.err;
   EXPECT_EQ(plain.err, "");
 
@@ -119,7 +111,7 @@ TEST(CheckGitOps, StrictMakesWhatIsNoObjectAnError) {
   test::write_file(dir.path() / "chart/Chart.yaml",
                    "apiVersion: v2\nkind: Chart\nname: c\nversion: 1.0.0\n");
   test::write_file(dir.path() / "chart/templates/pod.yaml", "name: {{ .Values.name }}\n");
-  const auto templates = webhook({"check", "-f", dir.path().string(), "--strict"});
+  const auto templates = test::run_webhook({"check", "-f", dir.path().string(), "--strict"});
   EXPECT_EQ(templates.exit_code, 2);
   EXPECT_TRUE(contains(templates.err, (dir.path() / "chart/templates").string() +
                                           ": Helm chart templates are manifests only once "
@@ -132,7 +124,7 @@ TEST(CheckGitOps, WhatDoesNotParseIsStillAnError) {
   test::write_file(dir.path() / "values.yaml", "replicaCount: 1\n");
   // Not YAML at all, under a .yaml name: an error, never a silent skip.
   test::write_file(dir.path() / "broken.yaml", "image: [unclosed\n");
-  const auto broken = webhook({"check", "-f", dir.path().string()});
+  const auto broken = test::run_webhook({"check", "-f", dir.path().string()});
   EXPECT_EQ(broken.exit_code, 2);
   EXPECT_TRUE(contains(broken.err, (dir.path() / "broken.yaml").string())) << broken.err;
   EXPECT_EQ(broken.out, "");
@@ -140,14 +132,14 @@ TEST(CheckGitOps, WhatDoesNotParseIsStillAnError) {
 
   // A document that claims to be an object (apiVersion and kind) but is malformed.
   test::write_file(dir.path() / "pod.yaml", "apiVersion: v1\nkind: [Pod]\nmetadata: {name: p}\n");
-  const auto malformed = webhook({"check", "-f", dir.path().string()});
+  const auto malformed = test::run_webhook({"check", "-f", dir.path().string()});
   EXPECT_EQ(malformed.exit_code, 2);
   EXPECT_TRUE(contains(malformed.err, "kind is missing or not a string")) << malformed.err;
   std::filesystem::remove(dir.path() / "pod.yaml");
 
   // A JSON file that does not parse.
   test::write_file(dir.path() / "values.schema.json", "{\"type\": \"object\",");
-  const auto json_broken = webhook({"check", "-f", dir.path().string()});
+  const auto json_broken = test::run_webhook({"check", "-f", dir.path().string()});
   EXPECT_EQ(json_broken.exit_code, 2);
   EXPECT_TRUE(contains(json_broken.err, "malformed JSON")) << json_broken.err;
 }

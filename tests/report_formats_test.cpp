@@ -28,25 +28,11 @@ namespace {
 
 using nlohmann::json;
 using test::contains;
+using test::occurrences;
 using test::TempDir;
 
 const std::filesystem::path kSource = EMGUARD_SOURCE_DIR;
-const std::filesystem::path kBinary = EMGUARD_WEBHOOK_BIN;
 constexpr auto kDeadline = std::chrono::seconds(60);
-
-test::ProcessResult webhook(const std::vector<std::string>& args, const std::string& input = "") {
-  std::vector<std::string> argv = {kBinary.string()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return test::run_process(argv, test::base_env(), kDeadline, input);
-}
-
-std::size_t occurrences(const std::string& text, const std::string& part) {
-  std::size_t n = 0;
-  for (std::size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) {
-    ++n;
-  }
-  return n;
-}
 
 // xmllint (Debian libxml2-utils, in dev.sh's packages) from PATH, or empty.
 std::filesystem::path xmllint() {
@@ -156,7 +142,7 @@ TEST(TestReport, JunitHasOneValidTestcasePerCaseAndNothingElseOnStdout) {
   XMLLINT_OR_SKIP(tool);
   const TempDir dir;
   write_mixed_suite(dir);
-  const auto result = webhook({"test", dir.path().string(), "--output", "junit"});
+  const auto result = test::run_webhook({"test", dir.path().string(), "--output", "junit"});
   EXPECT_EQ(result.exit_code, 1) << result.err;
   EXPECT_EQ(result.err, "");
   ASSERT_TRUE(result.out.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")) << result.out;
@@ -190,7 +176,7 @@ TEST(TestReport, JunitReportsASuiteThatCannotBeLoadedAsAnError) {
   const auto broken = write_in(dir, "broken.yaml",
                                "apiVersion: em-guard.io/v1alpha1\nkind: PolicyTest\nname: b\n"
                                "cases: [{name: a, expect: maybe}]\n");
-  const auto result = webhook({"test", dir.path().string(), "-o", "junit"});
+  const auto result = test::run_webhook({"test", dir.path().string(), "-o", "junit"});
   EXPECT_EQ(result.exit_code, 1);
   const auto valid = lint(tool, result.out, schemas / "junit-10.xsd");
   EXPECT_EQ(valid.exit_code, 0) << valid.err << result.out;
@@ -208,8 +194,8 @@ TEST(TestReport, JunitOfTheRepositorySuitesCountsWhatTheTextReportCounts) {
   EMGUARD_SCHEMAS_OR_SKIP(schemas);
   XMLLINT_OR_SKIP(tool);
   const std::string suites = (kSource / "policies/tests").string();
-  const auto text = webhook({"test", suites});
-  const auto junit = webhook({"test", suites, "-o", "junit"});
+  const auto text = test::run_webhook({"test", suites});
+  const auto junit = test::run_webhook({"test", suites, "-o", "junit"});
   ASSERT_EQ(text.exit_code, 0) << text.out;
   EXPECT_EQ(junit.exit_code, 0);
   const auto valid = lint(tool, junit.out, schemas / "junit-10.xsd");
@@ -221,7 +207,7 @@ TEST(TestReport, JunitOfTheRepositorySuitesCountsWhatTheTextReportCounts) {
 TEST(TestReport, JsonListsEveryCaseWithExpectedAndActualOfFailures) {
   const TempDir dir;
   const auto suite = write_mixed_suite(dir);
-  const auto result = webhook({"test", dir.path().string(), "--output=json"});
+  const auto result = test::run_webhook({"test", dir.path().string(), "--output=json"});
   EXPECT_EQ(result.exit_code, 1);
   const json report = json::parse(result.out);
   ASSERT_EQ(report["suites"].size(), 1u);
@@ -237,7 +223,8 @@ TEST(TestReport, JsonListsEveryCaseWithExpectedAndActualOfFailures) {
 }
 
 TEST(TestReport, OutputFormatIsChecked) {
-  const auto result = webhook({"test", (kSource / "policies/tests").string(), "-o", "xml"});
+  const auto result =
+      test::run_webhook({"test", (kSource / "policies/tests").string(), "-o", "xml"});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_TRUE(contains(result.err, "--output must be text, json or junit, not \"xml\""))
       << result.err;
@@ -266,7 +253,7 @@ TEST(CheckReport, JunitIsValidAgainstJenkinsSchema) {
   XMLLINT_OR_SKIP(tool);
   const TempDir dir;
   const auto file = write_in(dir, "batch & \"quotes\".yaml", kMixedBatch);
-  const auto result = webhook({"check", "-f", file.string(), "-o", "junit"});
+  const auto result = test::run_webhook({"check", "-f", file.string(), "-o", "junit"});
   EXPECT_EQ(result.exit_code, 1) << result.err;
   const auto valid = lint(tool, result.out, schemas / "junit-10.xsd");
   EXPECT_EQ(valid.exit_code, 0) << valid.err << result.out;
@@ -292,7 +279,7 @@ TEST(CheckReport, SarifIsValidSarif210WithRulesLevelsAndLines) {
   const JsonSchema sarif_schema(test::read_file(schemas / "sarif-schema-2.1.0.json"));
   const TempDir dir;
   const auto file = write_in(dir, "apps/batch one.yaml", kMixedBatch);
-  const auto result = webhook({"check", "-f", file.string(), "--output", "sarif"});
+  const auto result = test::run_webhook({"check", "-f", file.string(), "--output", "sarif"});
   EXPECT_EQ(result.exit_code, 1) << result.err;
   const json sarif = json::parse(result.out);
   EXPECT_EQ(sarif_schema.validate(sarif), std::vector<std::string>{});
@@ -328,7 +315,7 @@ TEST(CheckReport, SarifIsValidSarif210WithRulesLevelsAndLines) {
   EXPECT_EQ(levels, (std::set<std::string>{"error", "warning"}));
 
   // The same violations, files and lines as the JSON report: one place gives a violation's line.
-  const auto as_json = webhook({"check", "-f", file.string(), "-o", "json"});
+  const auto as_json = test::run_webhook({"check", "-f", file.string(), "-o", "json"});
   const json report = json::parse(as_json.out);
   EXPECT_EQ(from_sarif, json_violations(report));
   EXPECT_EQ(report["summary"]["errors"], 3);
@@ -353,7 +340,7 @@ TEST(CheckReport, SarifSchemaRejectsWhatIsNotSarif) {
   // message are each reported.
   EMGUARD_SCHEMAS_OR_SKIP(schemas);
   const JsonSchema sarif_schema(test::read_file(schemas / "sarif-schema-2.1.0.json"));
-  const auto result = webhook({"check", "-f", "-", "-o", "sarif"}, kMixedBatch);
+  const auto result = test::run_webhook({"check", "-f", "-", "-o", "sarif"}, kMixedBatch);
   const json good = json::parse(result.out);
   ASSERT_TRUE(sarif_schema.validate(good).empty());
   json bad_level = good;
@@ -370,9 +357,10 @@ TEST(CheckReport, SarifSchemaRejectsWhatIsNotSarif) {
 TEST(CheckReport, CleanInputIsAnEmptySarifRunAndNotesAreNotifications) {
   EMGUARD_SCHEMAS_OR_SKIP(schemas);
   const JsonSchema sarif_schema(test::read_file(schemas / "sarif-schema-2.1.0.json"));
-  const auto result = webhook({"check", "-f", "-", "-o", "sarif", "--namespace", "em-dev"},
-                              "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
-                              "spec: {containers: [{name: a, image: \"nginx:latest\"}]}\n");
+  const auto result =
+      test::run_webhook({"check", "-f", "-", "-o", "sarif", "--namespace", "em-dev"},
+                        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+                        "spec: {containers: [{name: a, image: \"nginx:latest\"}]}\n");
   EXPECT_EQ(result.exit_code, 0) << result.err;
   const json sarif = json::parse(result.out);
   EXPECT_TRUE(sarif_schema.validate(sarif).empty());

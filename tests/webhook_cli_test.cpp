@@ -16,26 +16,13 @@ namespace emguard {
 namespace {
 
 using test::contains;
+using test::occurrences;
 
 const std::filesystem::path kSource = EMGUARD_SOURCE_DIR;
 const std::filesystem::path kBinary = EMGUARD_WEBHOOK_BIN;
 const std::string kSample = (kSource / "charts/em-runtime-sample/rendered.yaml").string();
 
 constexpr auto kDeadline = std::chrono::seconds(60);
-
-test::ProcessResult webhook(const std::vector<std::string>& args, const std::string& input = "") {
-  std::vector<std::string> argv = {kBinary.string()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return test::run_process(argv, test::base_env(), kDeadline, input);
-}
-
-std::size_t occurrences(const std::string& text, const std::string& part) {
-  std::size_t n = 0;
-  for (std::size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) {
-    ++n;
-  }
-  return n;
-}
 
 using test::TempDir;
 
@@ -57,11 +44,11 @@ spec: {containers: [{name: app, image: "nginx:latest"}]}
 TEST(WebhookCli, HelpVersionAndUsageErrors) {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"--help"}, {"help"}, {"check", "--help"}, {"test", "-h"}}) {
-    const auto result = webhook(args);
+    const auto result = test::run_webhook(args);
     EXPECT_EQ(result.exit_code, 0) << args[0];
     EXPECT_TRUE(contains(result.out, "Usage: em-guard-webhook")) << result.out;
   }
-  const auto version = webhook({"--version"});
+  const auto version = test::run_webhook({"--version"});
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_TRUE(contains(version.out, "em-guard-webhook 0.")) << version.out;
 
@@ -82,7 +69,7 @@ TEST(WebhookCli, HelpVersionAndUsageErrors) {
            {{"test"}, "give a directory or file of policy test suites"},
            {{"test", "--bogus"}, "unknown argument"},
        }) {
-    const auto result = webhook(c.args);
+    const auto result = test::run_webhook(c.args);
     EXPECT_EQ(result.exit_code, 2) << c.message;
     EXPECT_TRUE(contains(result.err, c.message)) << result.err;
     EXPECT_TRUE(result.out.empty()) << result.out;
@@ -92,15 +79,15 @@ TEST(WebhookCli, HelpVersionAndUsageErrors) {
 TEST(WebhookCli, ServeThatCannotLoadItsCertificateIsAnInputErrorAndSaysWhich) {
   const TempDir dir;
   const std::string missing = (dir.path() / "tls.crt").string();
-  const auto result = webhook({"serve", "--listen", "127.0.0.1:0", "--tls-cert", missing,
-                               "--tls-key", (dir.path() / "tls.key").string()});
+  const auto result = test::run_webhook({"serve", "--listen", "127.0.0.1:0", "--tls-cert", missing,
+                                         "--tls-key", (dir.path() / "tls.key").string()});
   EXPECT_EQ(result.exit_code, 2) << result.err;
   EXPECT_TRUE(contains(result.err, R"("msg":"cannot start")")) << result.err;
   EXPECT_TRUE(contains(result.err, "\"error\":\"certificate " + missing + ": ")) << result.err;
 }
 
 TEST(WebhookCli, SampleReleaseIsClean) {
-  const auto result = webhook({"check", "-f", kSample});
+  const auto result = test::run_webhook({"check", "-f", kSample});
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
   EXPECT_TRUE(contains(result.out, "17 objects checked (production): 0 errors, 0 warnings"))
       << result.out;
@@ -111,7 +98,7 @@ TEST(WebhookCli, RenderedSampleWithInjectedObjectsIsClean) {
   const auto rendered = test::run_process({EMGUARD_RENDER_BIN, "--namespace", "em-runtime"},
                                           test::base_env(), kDeadline, test::sample_release());
   ASSERT_EQ(rendered.exit_code, 0) << rendered.err;
-  const auto result = webhook({"check", "-f", "-"}, rendered.out);
+  const auto result = test::run_webhook({"check", "-f", "-"}, rendered.out);
   EXPECT_EQ(result.exit_code, 0) << result.out;
   EXPECT_TRUE(contains(result.out, ": 0 errors, 0 warnings")) << result.out;
 }
@@ -120,7 +107,8 @@ TEST(WebhookCli, CorpusChartsLeaveTheseImagesUnpinned) {
   EMGUARD_CORPUS_OR_SKIP(corpus);
   // argo-cd's install.yaml follows master (quay.io/argoproj/argocd:latest, 8 places);
   // opentelemetry-demo's init containers use busybox:latest and a bare busybox.
-  const auto argocd = webhook({"check", "-f", (corpus / "argo-cd-install.yaml").string()});
+  const auto argocd =
+      test::run_webhook({"check", "-f", (corpus / "argo-cd-install.yaml").string()});
   EXPECT_EQ(argocd.exit_code, 1);
   EXPECT_EQ(occurrences(argocd.out, "error [pinned-images]"), 8u) << argocd.out;
   EXPECT_EQ(occurrences(argocd.out, "uses image \"quay.io/argoproj/argocd:latest\""), 8u);
@@ -130,7 +118,8 @@ TEST(WebhookCli, CorpusChartsLeaveTheseImagesUnpinned) {
                        "environment production)\n  init container \"copyutil\""))
       << argocd.out;
 
-  const auto otel = webhook({"check", "-f", (corpus / "opentelemetry-demo.yaml").string()});
+  const auto otel =
+      test::run_webhook({"check", "-f", (corpus / "opentelemetry-demo.yaml").string()});
   EXPECT_EQ(otel.exit_code, 1);
   EXPECT_EQ(occurrences(otel.out, "error [pinned-images]"), 6u) << otel.out;
   EXPECT_TRUE(contains(otel.out,
@@ -141,12 +130,12 @@ TEST(WebhookCli, CorpusChartsLeaveTheseImagesUnpinned) {
 
   for (const char* clean : {"cert-manager-crds.yaml", "datadog-agent.yaml",
                             "ingress-nginx-cloud.yaml", "kube-prometheus.yaml", "longhorn.yaml"}) {
-    const auto result = webhook({"check", "-f", (corpus / clean).string()});
+    const auto result = test::run_webhook({"check", "-f", (corpus / clean).string()});
     EXPECT_EQ(result.exit_code, 0) << clean << "\n" << result.out;
   }
 
   // The whole directory is one batch: every file, sorted, in one report.
-  const auto all = webhook({"check", "-f", corpus.string()});
+  const auto all = test::run_webhook({"check", "-f", corpus.string()});
   EXPECT_EQ(all.exit_code, 1);
   EXPECT_TRUE(contains(all.out, "391 objects checked (production): 14 errors, 0 warnings"))
       << all.out.substr(all.out.size() > 300 ? all.out.size() - 300 : 0);
@@ -158,7 +147,7 @@ TEST(WebhookCli, CorpusChartsLeaveTheseImagesUnpinned) {
 TEST(WebhookCli, OwnCorpusTraitsAreCheckedObjectByObject) {
   const TempDir dir;
   const auto file = write_in(dir, "traits.yaml", test::traits_stream());
-  const auto result = webhook({"check", "-f", file.string(), "--namespace", "shop"});
+  const auto result = test::run_webhook({"check", "-f", file.string(), "--namespace", "shop"});
   EXPECT_EQ(result.exit_code, 0) << result.out;
   EXPECT_TRUE(contains(result.out, "8 objects checked (production): 0 errors, 0 warnings"))
       << result.out;
@@ -169,7 +158,7 @@ TEST(WebhookCli, OwnCorpusTraitsAreCheckedObjectByObject) {
       "  - apiVersion: v1\n    kind: Pod\n"
       "    metadata: {name: web, namespace: production}\n"
       "    spec: {containers: [{name: app, image: \"nginx:latest\"}]}\n";
-  const auto listed = webhook(
+  const auto listed = test::run_webhook(
       {"check", "-f", write_in(dir, "list.yaml", test::traits_stream() + floating).string()});
   EXPECT_EQ(listed.exit_code, 1) << listed.out;
   EXPECT_TRUE(contains(listed.out, "document 12")) << listed.out;
@@ -177,18 +166,19 @@ TEST(WebhookCli, OwnCorpusTraitsAreCheckedObjectByObject) {
 }
 
 TEST(WebhookCli, EnvironmentsDecideTheExitCode) {
-  const auto production = webhook({"check", "-f", "-"}, kLatestPod);
+  const auto production = test::run_webhook({"check", "-f", "-"}, kLatestPod);
   EXPECT_EQ(production.exit_code, 1);
   EXPECT_TRUE(contains(production.out, "-:4: error [pinned-images] Pod production/web"))
       << production.out;
   EXPECT_TRUE(contains(production.out, "1 object checked (production): 1 error, 0 warnings"));
 
-  const auto staging = webhook({"check", "-f", "-", "--environment", "staging"}, kLatestPod);
+  const auto staging =
+      test::run_webhook({"check", "-f", "-", "--environment", "staging"}, kLatestPod);
   EXPECT_EQ(staging.exit_code, 0);
   EXPECT_TRUE(contains(staging.out, "warning [pinned-images]")) << staging.out;
   EXPECT_TRUE(contains(staging.out, "0 errors, 1 warning"));
 
-  const auto dev = webhook({"check", "-f", "-", "--environment", "dev"}, kLatestPod);
+  const auto dev = test::run_webhook({"check", "-f", "-", "--environment", "dev"}, kLatestPod);
   EXPECT_EQ(dev.exit_code, 0);
   EXPECT_TRUE(contains(dev.out, "0 errors, 0 warnings")) << dev.out;
 
@@ -198,12 +188,14 @@ kind: Pod
 metadata: {name: web}
 spec: {containers: [{name: app, image: "nginx:latest"}]}
 )";
-  EXPECT_EQ(webhook({"check", "-f", "-", "--namespace", "staging"}, no_namespace).exit_code, 0);
-  EXPECT_EQ(webhook({"check", "-f", "-", "--namespace", "em-prod"}, no_namespace).exit_code, 1);
+  EXPECT_EQ(
+      test::run_webhook({"check", "-f", "-", "--namespace", "staging"}, no_namespace).exit_code, 0);
+  EXPECT_EQ(
+      test::run_webhook({"check", "-f", "-", "--namespace", "em-prod"}, no_namespace).exit_code, 1);
 }
 
 TEST(WebhookCli, JsonAndJunitOutput) {
-  const auto json_result = webhook({"check", "-f", "-", "-o", "json"}, kLatestPod);
+  const auto json_result = test::run_webhook({"check", "-f", "-", "-o", "json"}, kLatestPod);
   EXPECT_EQ(json_result.exit_code, 1);
   const auto report = nlohmann::json::parse(json_result.out);
   ASSERT_EQ(report["violations"].size(), 1u);
@@ -219,7 +211,7 @@ TEST(WebhookCli, JsonAndJunitOutput) {
   EXPECT_TRUE(contains(violation["message"].get<std::string>(), "mutable"));
   EXPECT_EQ(report["summary"]["errors"], 1);
 
-  const auto junit = webhook({"check", "-f", "-", "--output=junit"}, kLatestPod);
+  const auto junit = test::run_webhook({"check", "-f", "-", "--output=junit"}, kLatestPod);
   EXPECT_EQ(junit.exit_code, 1);
   EXPECT_TRUE(contains(junit.out, "<testsuite name=\"em-guard check\" tests=\"1\" failures=\"1\""))
       << junit.out;
@@ -235,20 +227,20 @@ TEST(WebhookCli, InputErrorsExitTwoAndNameTheLocation) {
   const auto bad = write_in(dir, "bad.yaml",
                             "apiVersion: v1\nkind: Pod\n---\n# Source: em/x.yaml\n"
                             "kind: [Pod\n");
-  const auto result = webhook({"check", "-f", bad.string()});
+  const auto result = test::run_webhook({"check", "-f", bad.string()});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_TRUE(result.out.empty()) << result.out;
   EXPECT_TRUE(contains(result.err, bad.string() + ": document 2 (# Source: em/x.yaml"))
       << result.err;
 
-  const auto missing = webhook({"check", "-f", (dir.path() / "nope.yaml").string()});
+  const auto missing = test::run_webhook({"check", "-f", (dir.path() / "nope.yaml").string()});
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_TRUE(contains(missing.err, "nope.yaml: no such file or directory")) << missing.err;
 
   const auto policy = write_in(dir, "policy.yaml",
                                "apiVersion: em-guard.io/v1alpha1\nkind: Policy\n"
                                "environments: [{name: prod, mode: strict}]\n");
-  const auto bad_policy = webhook({"check", "-f", kSample, "--policy", policy.string()});
+  const auto bad_policy = test::run_webhook({"check", "-f", kSample, "--policy", policy.string()});
   EXPECT_EQ(bad_policy.exit_code, 2);
   EXPECT_TRUE(contains(bad_policy.err, policy.string() + ": invalid policy:\n  "
                                                          "$.environments[0].mode"))
@@ -266,11 +258,11 @@ TEST(WebhookCli, ViolationLinesPointAtTheField) {
                                "kind: Pod\nmetadata:\n  name: two\n  namespace: production\n"
                                "spec:\n  containers:\n    - name: ok\n      image: nginx:1.27\n"
                                "    - name: bad\n      image: nginx:latest\n");
-  const auto text = webhook({"check", "-f", first.string(), "-f", second.string()});
+  const auto text = test::run_webhook({"check", "-f", first.string(), "-f", second.string()});
   EXPECT_EQ(text.exit_code, 1) << text.err;
   EXPECT_TRUE(contains(text.out, first.string() + ":4: error [pinned-images]")) << text.out;
   EXPECT_TRUE(contains(text.out, second.string() + ":16: error [pinned-images]")) << text.out;
-  const auto report = webhook({"check", "-f", second.string(), "-o", "json"});
+  const auto report = test::run_webhook({"check", "-f", second.string(), "-o", "json"});
   const nlohmann::json parsed = nlohmann::json::parse(report.out);
   ASSERT_EQ(parsed["violations"].size(), 1u) << report.out;
   EXPECT_EQ(parsed["violations"][0]["line"], 16) << report.out;
@@ -285,7 +277,7 @@ TEST(WebhookCli, CheckReadsYamlAsKubernetesDoes) {
                                "apiVersion: v1\nkind: Pod\nmetadata: {name: m, namespace: "
                                "production}\nspec: {<<: {containers: [{name: a, image: "
                                "\"nginx:latest\"}]}}\n");
-  const auto merged_result = webhook({"check", "-f", merged.string()});
+  const auto merged_result = test::run_webhook({"check", "-f", merged.string()});
   EXPECT_EQ(merged_result.exit_code, 1) << merged_result.out << merged_result.err;
   EXPECT_TRUE(contains(merged_result.out, "[pinned-images] Pod production/m")) << merged_result.out;
 
@@ -295,7 +287,7 @@ TEST(WebhookCli, CheckReadsYamlAsKubernetesDoes) {
                                "        kind: Pod\n        metadata: {name: deep, namespace: "
                                "production}\n        spec: {containers: [{name: a, image: "
                                "\"nginx:latest\"}]}\n");
-  const auto nested_result = webhook({"check", "-f", nested.string()});
+  const auto nested_result = test::run_webhook({"check", "-f", nested.string()});
   EXPECT_EQ(nested_result.exit_code, 1) << nested_result.out << nested_result.err;
   EXPECT_TRUE(contains(nested_result.out, nested.string() + ":10: error [pinned-images]"))
       << nested_result.out;
@@ -340,21 +332,21 @@ environments:
                 "spec":{"containers":[{"name":"db","image":"postgres"}]}})");
   write_in(dir, "manifests/.hidden/c.yaml", "not: [valid\n");
   write_in(dir, "manifests/notes.txt", "ignored");
-  const auto result =
-      webhook({"check", "-f", (dir.path() / "manifests").string(), "--policy", policy.string()});
+  const auto result = test::run_webhook(
+      {"check", "-f", (dir.path() / "manifests").string(), "--policy", policy.string()});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(occurrences(result.out, "warning [pinned-images]"), 2u) << result.out;
   EXPECT_LT(result.out.find("a.yaml:4:"), result.out.find("b.json:1:")) << result.out;
 }
 
 TEST(WebhookCli, PrintDefaultPolicyRoundTrips) {
-  const auto result = webhook({"check", "--print-default-policy"});
+  const auto result = test::run_webhook({"check", "--print-default-policy"});
   EXPECT_EQ(result.exit_code, 0);
   EXPECT_EQ(result.out, test::read_file(kSource / "policies/default.yaml"));
 }
 
 TEST(WebhookCli, PolicySuitesOfTheRepositoryPass) {
-  const auto result = webhook({"test", (kSource / "policies/tests").string()});
+  const auto result = test::run_webhook({"test", (kSource / "policies/tests").string()});
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
   EXPECT_TRUE(contains(result.out, " passed, 0 failed\n")) << result.out;
   EXPECT_FALSE(contains(result.out, "FAIL")) << result.out;
@@ -366,7 +358,7 @@ TEST(WebhookCli, PolicySuitesOfTheRepositoryPass) {
 
 TEST(WebhookCli, FailingSuiteFailsTheRun) {
   const auto result =
-      webhook({"test", (kSource / "tests/fixtures/policy/failing-suite.yaml").string()});
+      test::run_webhook({"test", (kSource / "tests/fixtures/policy/failing-suite.yaml").string()});
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_TRUE(contains(result.out,
                        "  FAIL latest is allowed (wrong on purpose)\n"
@@ -378,7 +370,7 @@ TEST(WebhookCli, FailingSuiteFailsTheRun) {
   TempDir dir;
   write_in(dir, "not-a-suite.yaml", kLatestPod);
   write_in(dir, "fixture.yaml", "kind: [broken\n");
-  const auto none = webhook({"test", dir.path().string()});
+  const auto none = test::run_webhook({"test", dir.path().string()});
   EXPECT_EQ(none.exit_code, 2);
   EXPECT_TRUE(contains(none.err, "no policy test suite (kind: PolicyTest) found")) << none.err;
 
@@ -386,7 +378,7 @@ TEST(WebhookCli, FailingSuiteFailsTheRun) {
   const auto broken = write_in(dir, "broken-suite.yaml",
                                "apiVersion: em-guard.io/v1alpha1\nkind: PolicyTest\nname: b\n"
                                "cases: [{name: a, path: x[0]}]\n");
-  const auto result_broken = webhook({"test", dir.path().string()});
+  const auto result_broken = test::run_webhook({"test", dir.path().string()});
   EXPECT_EQ(result_broken.exit_code, 1);
   EXPECT_TRUE(contains(result_broken.out, "  ERROR " + broken.string() + ": invalid YAML"))
       << result_broken.out;
@@ -397,7 +389,7 @@ TEST(WebhookCli, FailingSuiteFailsTheRun) {
   const auto invalid = write_in(other, "invalid-suite.yaml",
                                 "apiVersion: em-guard.io/v1alpha1\nkind: PolicyTest\nname: i\n"
                                 "cases: [{name: a, expect: maybe}]\n");
-  const auto result_invalid = webhook({"test", other.path().string()});
+  const auto result_invalid = test::run_webhook({"test", other.path().string()});
   EXPECT_EQ(result_invalid.exit_code, 1);
   EXPECT_TRUE(contains(result_invalid.out, "  ERROR " + invalid.string() +
                                                ": invalid policy test suite:\n"

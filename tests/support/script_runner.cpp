@@ -314,4 +314,10 @@ void write_file(const fs::path& path, std::string_view content, fs::perms mode) 
   fs::permissions(path, mode);
 }
 
+ProcessResult run_webhook(const std::vector<std::string>& args, std::string_view input) {
+  std::vector<std::string> argv = {EMGUARD_WEBHOOK_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_process(argv, base_env(), std::chrono::seconds(60), input);
+}
+
 }  // namespace emguard::test

@@ -48,6 +48,9 @@ ProcessResult run_process(const std::vector<std::string>& argv, const Env& env,
                           std::chrono::milliseconds timeout, std::string_view input = {},
                           const std::filesystem::path& cwd = {}, Stdout stdout_mode = Stdout::Pipe);
 
+// Runs the em-guard-webhook binary under test with `args` (base_env, a 60 s deadline).
+ProcessResult run_webhook(const std::vector<std::string>& args, std::string_view input = {});
+
 // Runs an injected script the way the rendered container does:
 // /bin/sh -c "<lib.sh + name.sh>" em-guard-<name>.
 ProcessResult run_script(std::string_view name, const Env& env,
