@@ -32,7 +32,10 @@ Documents it does not change pass through byte for byte.
 
 Helm 3:  helm upgrade ... --post-renderer em-guard-render \
            --post-renderer-args --namespace=NS [--post-renderer-args --config=FILE]
-Helm 4:  helm plugin install <em-guard>/renderer && helm upgrade ... --post-renderer em-guard
+Helm 4:  helm plugin install PLUGIN && helm upgrade ... --post-renderer em-guard
+           PLUGIN: build/<preset>/helm-plugin/em-guard (the folder every build assembles),
+           <prefix>/libexec/em-guard/helm-plugin/em-guard (after cmake --install), or
+           build/<preset>/em-guard-<version>.tgz --verify=false (target package, unsigned)
 Argo CD: helm template ... | em-guard-render   (config management plugin)
 
 Options:
