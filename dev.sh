@@ -5,6 +5,7 @@
 #   ./dev.sh asan   the same tests, built with AddressSanitizer + UndefinedBehaviorSanitizer
 #                   (less the ones that only run the generated shell scripts)
 #   ./dev.sh fuzz [SECONDS]  build the libFuzzer targets (clang) and run each for SECONDS (60)
+#   ./dev.sh package  build (preset release) the Helm 4 plugin archive em-guard-<version>.tgz
 #   ./dev.sh help   this text
 # Each installs the Debian packages it needs first (apt-get as root, sudo otherwise).
 set -euo pipefail
@@ -191,6 +192,15 @@ run_tests_under_sanitizers() {
   timeout 1500 build/asan/tests/emguard_tests --gtest_brief=1 --gtest_filter="-$SHELL_SCRIPT_TESTS"
 }
 
+package() {
+  install_packages
+  build release --target package
+  local version
+  version=$(sed -n 's/^version: //p' build/release/helm-plugin/em-guard/plugin.yaml)
+  echo "Helm 4 plugin: build/release/helm-plugin/em-guard (folder),"
+  echo "  build/release/em-guard-$version.tgz (archive; README \"Helm 4\" says how to install each)"
+}
+
 run_fuzz() {
   install_packages "${FUZZ_PACKAGES[@]}"
   tests/fuzz/run "${1:-60}"
@@ -201,6 +211,7 @@ case "${1:-}" in
   test) run_tests ;;
   asan) run_tests_under_sanitizers ;;
   fuzz) run_fuzz "${2:-60}" ;;
+  package) package ;;
   help | -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
-  *) echo "usage: ./dev.sh demo|test|asan|fuzz [SECONDS]|help" >&2; exit 2 ;;
+  *) echo "usage: ./dev.sh demo|test|asan|fuzz [SECONDS]|package|help" >&2; exit 2 ;;
 esac
