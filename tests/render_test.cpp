@@ -763,7 +763,7 @@ void expect_hook_mode(const RenderResult& result, const std::string& reason) {
 
 TEST(RenderModes, Helm4AnnotationsMeanHook) {
   const std::string input = read_file(kFixtures / "helm4-release.yaml");
-  const RenderResult result = run(input, RenderOptions{});  // namespace from metadata
+  const RenderResult result = run(input, RenderOptions{});  // Helm 4 passes no namespace
   expect_hook_mode(result, "detected Helm 4 (postrender-filename annotations)");
   const std::vector<OutDoc> out = parse_output(result.output);
   EXPECT_EQ(init_names(find(out, "Deployment", "em-runtime-governance")->node),
@@ -848,9 +848,11 @@ TEST(RenderModes, ExplicitGatedOverridesHelm4) {
   const RenderResult result = run(read_file(kFixtures / "helm4-release.yaml"), options);
   EXPECT_TRUE(contains(joined(result.notices), "backup mode gated: set by --backup-mode"));
   const std::vector<OutDoc> out = parse_output(result.output);
-  EXPECT_EQ(find_kind(out, "Job").size(), 1u);
-  EXPECT_NE(find_kind(out, "Job")[0]->name, "em-runtime-em-guard-backup");
-  EXPECT_EQ(annotation(find_kind(out, "Job")[0]->node, "helm.sh/hook"), "<none>");
+  std::vector<const OutDoc*> jobs = find_kind(out, "Job");
+  ASSERT_EQ(jobs.size(), 2u);  // the chart's hook and em-guard's backup
+  EXPECT_EQ(jobs[0]->name, "em-runtime-db-init");
+  EXPECT_NE(jobs[1]->name, "em-runtime-em-guard-backup");
+  EXPECT_EQ(annotation(jobs[1]->node, "helm.sh/hook"), "<none>");
   EXPECT_NE(find(out, "Role", "em-runtime-em-guard-backup-gate"), nullptr);
   const std::vector<std::string> names =
       init_names(find(out, "Deployment", "em-runtime-assets")->node);
