@@ -16,9 +16,13 @@
 #include <string_view>
 #include <vector>
 
+#include "emguard/engine.hpp"
 #include "emguard/error.hpp"
+#include "emguard/manifests.hpp"
+#include "emguard/policy.hpp"
 #include "emguard/render/config.hpp"
 #include "emguard/render/render.hpp"
+#include "emguard/report.hpp"
 #include "emguard/stream.hpp"
 #include "emguard/yaml.hpp"
 
@@ -502,6 +506,35 @@ TEST(RenderHelm4Errors, MalformedBeforeTheAnnotationNamesDocumentAndLine) {
                    "    app.kubernetes.io/component: [governance\n");
   const std::string error = render_error(input);
   EXPECT_TRUE(error.starts_with("document 8 (line 258): invalid YAML at line ")) << error;
+}
+
+TEST(RenderHelm4Errors, ValidateFindingsNameThePostrenderFilename) {
+  // --validate reads the output as em-guard-render's front end does (WhatRulesRead and in full):
+  // with no `# Source:` line, a finding is placed by the postrender-filename.
+  const std::string input =
+      replace_once(helm4_release(), "em-governance:1.8.2", "em-governance:latest");
+  const std::string output = run(input).output;
+  const Engine engine(Policy::builtin());
+  for (const ReadDepth depth : {ReadDepth::WhatRulesRead, ReadDepth::Everything}) {
+    const std::vector<ManifestObject> objects =
+        load_manifests(output, "rendered output", depth, &engine.policy());
+    const std::string report = report_text(evaluate_batch(engine, objects, {}));
+    EXPECT_TRUE(contains(report,
+                         "document 8, postrender-filename "
+                         "em-runtime/templates/governance/deployment.yaml"))
+        << report;
+    for (const ManifestObject& object : objects) {
+      if (object.object.value("kind", "") != "Deployment" ||
+          object.object.value(nlohmann::json::json_pointer("/metadata/name"), "") !=
+              "em-runtime-governance") {
+        continue;
+      }
+      // Line 424 of the output: the assets Deployment above it grew by em-guard's additions.
+      EXPECT_EQ(object.location(),
+                "rendered output: document 8 (postrender-filename "
+                "em-runtime/templates/governance/deployment.yaml, line 424)");
+    }
+  }
 }
 
 }  // namespace
