@@ -175,6 +175,7 @@ int main(int argc, char** argv) {
     arguments.options.helm_namespace = helm_namespace;
   }
   arguments.options.argocd = std::getenv("ARGOCD_APP_NAME") != nullptr;
+  arguments.options.version = kVersion;
 
   try {
     std::string config_text;

@@ -450,7 +450,8 @@ TEST(StreamHeaders, Helm4FilenameAnnotation) {
       "metadata: {name: t}\n");
   EXPECT_EQ(documents[0].helm4_filename(), "em-runtime/templates/service.yaml");
   EXPECT_EQ(documents[1].helm4_filename(), "");
-  EXPECT_EQ(documents[0].location(), "document 1 (em-runtime/templates/service.yaml, line 1)");
+  EXPECT_EQ(documents[0].location(),
+            "document 1 (postrender-filename em-runtime/templates/service.yaml, line 1)");
   EXPECT_EQ(documents[1].location(), "document 2 (line 7)");
 }
 

@@ -88,6 +88,12 @@ void add_object(std::vector<ManifestObject>& out, json object, ManifestObject wh
     return;
   }
   require_object(object, where.location());
+  // Read through a JSON pointer: operator[] would add the keys it looks for.
+  static const json::json_pointer filename(
+      "/metadata/annotations/postrenderer.helm.sh~1postrender-filename");
+  if (where.source.empty() && object.contains(filename) && object.at(filename).is_string()) {
+    where.postrender_filename = object.at(filename).get<std::string>();
+  }
   where.object = std::move(object);
   out.push_back(std::move(where));
 }
@@ -192,7 +198,11 @@ ManifestObject header_object(const DocumentHeader& header, ManifestObject where)
 
 std::string ManifestObject::location() const {
   std::string text = file + ": document " + std::to_string(document) + " (";
-  if (!source.empty()) text += "# Source: " + source + ", ";
+  if (!source.empty()) {
+    text += "# Source: " + source + ", ";
+  } else if (!postrender_filename.empty()) {
+    text += "postrender-filename " + postrender_filename + ", ";
+  }
   text += "line " + std::to_string(line) + ")";
   if (!item.empty()) text += ", " + item;
   return text;

@@ -17,7 +17,11 @@ const char* severity(Mode mode) { return mode == Mode::Enforce ? "error" : "warn
 std::string where_detail(const ManifestObject& object, const std::string& environment) {
   std::string text = "document " + std::to_string(object.document);
   if (!object.item.empty()) text += " " + object.item;
-  if (!object.source.empty()) text += ", # Source: " + object.source;
+  if (!object.source.empty()) {
+    text += ", # Source: " + object.source;
+  } else if (!object.postrender_filename.empty()) {
+    text += ", postrender-filename " + object.postrender_filename;
+  }
   if (!environment.empty()) text += ", environment " + environment;
   return text;
 }

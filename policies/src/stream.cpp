@@ -175,7 +175,8 @@ std::string Document::location() const {
   if (!source.empty()) {
     text += "# Source: " + std::string(source) + ", ";
   } else if (!helm4_filename().empty()) {
-    text += std::string(helm4_filename()) + ", ";
+    // Helm 4 sends no `# Source:` lines; this annotation is the template's file name.
+    text += "postrender-filename " + std::string(helm4_filename()) + ", ";
   }
   text += "line " + std::to_string(first_line) + ")";
   return text;

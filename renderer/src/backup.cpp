@@ -263,8 +263,8 @@ std::vector<GeneratedObject> backup_objects(const Context& context,
 
   YAML::Node account = new_object("v1", "ServiceAccount", base, release, "backup");
   account["automountServiceAccountToken"] = yaml_bool(false);
-  objects.push_back(
-      {"em-guard/backup-rbac.yaml", account, "ServiceAccount " + base + " for the backup Job"});
+  objects.push_back({"em-guard/backup-serviceaccount.yaml", account,
+                     "ServiceAccount " + base + " for the backup Job"});
   std::vector<Rule> rules;
   if (!backup.secrets.empty()) rules.push_back({"", "secrets", {"get"}, backup.secrets});
   rules.push_back({"", "configmaps", {"get", "update"}, {record}});
@@ -272,10 +272,11 @@ std::vector<GeneratedObject> backup_objects(const Context& context,
   std::string granted = "get only Secrets " + join(backup.secrets, ", ") + "; ";
   if (backup.secrets.empty()) granted.clear();
   objects.push_back(
-      {"em-guard/backup-rbac.yaml", role(base, release, rules, "backup"),
+      {"em-guard/backup-role.yaml", role(base, release, rules, "backup"),
        "Role " + base + ": " + granted + "get, update ConfigMap " + record +
            " (the record of verified backups) and create it (RBAC cannot limit create by name)"});
-  objects.push_back({"em-guard/backup-rbac.yaml", role_binding(base, release, {base}, "backup"),
+  objects.push_back({"em-guard/backup-rolebinding.yaml",
+                     role_binding(base, release, {base}, "backup"),
                      "RoleBinding " + base + " to ServiceAccount " + base});
   std::string scripts = context.scripts_config_map;
   if (hook) {
@@ -295,14 +296,14 @@ std::vector<GeneratedObject> backup_objects(const Context& context,
   if (!hook && !gate_accounts.empty()) {
     const std::string gate = base + "-gate";
     const std::string plan = backup_plan_name(release);
-    objects.push_back({"em-guard/backup-gate.yaml",
+    objects.push_back({"em-guard/backup-gate-role.yaml",
                        role(gate, release,
                             {{"", "configmaps", {"get"}, {record, plan}},
                              {"batch", "jobs", {"get"}, {context.backup.job_name}}},
                             "backup-gate"),
                        "Role " + gate + ": get only ConfigMaps " + record + ", " + plan +
                            " and Job " + context.backup.job_name});
-    objects.push_back({"em-guard/backup-gate.yaml",
+    objects.push_back({"em-guard/backup-gate-rolebinding.yaml",
                        role_binding(gate, release, gate_accounts, "backup-gate"),
                        "RoleBinding " + gate + " to ServiceAccounts " + join(gate_accounts, ", ") +
                            " (the migrating services, which wait for the backup)"});

@@ -17,6 +17,13 @@ namespace emguard::render {
 // is how a second run recognises and replaces its own work: rendering is idempotent.
 inline constexpr std::string_view kInjectedPrefix = "em-guard-";
 inline constexpr std::string_view kGeneratedAnnotation = "em-guard.io/generated";
+// What em-guard did, on each of its own objects: Helm 4 shows none of em-guard's stderr, and
+// `kubectl describe` and `helm get manifest` show this (README "Helm 4").
+inline constexpr std::string_view kSummaryAnnotation = "em-guard.io/summary";
+// Helm 4 names every input document with this annotation and groups the output by it into the
+// release's files (pkg/action/action.go, annotateAndMerge and splitAndDeannotate).
+inline constexpr std::string_view kHelm4FilenameAnnotation =
+    "postrenderer.helm.sh/postrender-filename";
 inline constexpr std::string_view kTokenMountPath = "/var/run/secrets/em-guard";
 // Every injected container runs its script from one ConfigMap per release, mounted here, so the
 // scripts appear once in the output instead of once per container (docs: README "Compact").
@@ -43,6 +50,7 @@ struct BackupPlan {
   bool enabled = false;
   BackupMode mode = BackupMode::Gated;
   std::string mode_reason;
+  std::string mode_short_reason;  // a few words of mode_reason, for the summary annotation
   std::string job_name;
   std::string run_id;                    // names the run's folder on the volume
   std::vector<CoveredWorkload> covered;  // sorted by service, then key
@@ -116,7 +124,10 @@ std::vector<std::string> inject_waits(YAML::Node pod_spec, const ServiceConfig& 
 YAML::Node api_token_volume(std::string_view name);
 
 struct GeneratedObject {
-  std::string source;  // `# Source:` path shown in the output, e.g. em-guard/backup-job.yaml
+  // Its file name, distinct for each object: the `# Source:` comment, or for Helm 4 input the
+  // postrender-filename annotation that names its file in the release, e.g.
+  // em-guard/backup-job.yaml.
+  std::string source;
   YAML::Node object;
   std::string summary;  // one line for --explain
 };

@@ -110,9 +110,12 @@ std::string gated_job_name(Context& context) {
 
 // The output, built in one buffer of the exact size: kept documents' bytes, rewritten ones,
 // then em-guard's objects.
+// For Helm 4 input (`helm4`) em-guard's objects carry their file name as Helm's
+// postrender-filename annotation, put there by the caller, and no `# Source:` comment: Helm
+// writes its own from the annotation, and kyaml would keep ours as a second one.
 std::string assemble(const std::vector<Document>& documents, const std::vector<bool>& drop,
                      const std::map<std::size_t, std::string>& rewritten,
-                     const std::vector<GeneratedObject>& generated) {
+                     const std::vector<GeneratedObject>& generated, bool helm4) {
   std::vector<std::string> appended;
   std::size_t size = 1;  // a newline may be needed before the first appended document
   for (const Document& document : documents) {
@@ -121,7 +124,8 @@ std::string assemble(const std::vector<Document>& documents, const std::vector<b
     size += found != rewritten.end() ? found->second.size() : document.raw.size();
   }
   for (const GeneratedObject& object : generated) {
-    appended.push_back("---\n# Source: " + object.source + "\n" + emit_yaml(object.object));
+    appended.push_back((helm4 ? "---\n" : "---\n# Source: " + object.source + "\n") +
+                       emit_yaml(object.object));
     size += appended.back().size();
   }
   std::string output;
@@ -203,14 +207,30 @@ std::string version_key(const Workload& workload) {
   return hash.hex().substr(0, 16);
 }
 
+bool is_helm4_input(const std::vector<Document>& documents) {
+  return std::any_of(documents.begin(), documents.end(),
+                     [](const Document& d) { return !d.helm4_filename().empty(); });
+}
+
+// Helm waits for hooks only up to `--timeout` (default 5m0s, helm/helm pkg/cmd/upgrade.go),
+// while the backup Job may run until its activeDeadlineSeconds: the `--timeout` that covers the
+// whole deadline, plus a margin for the pod's scheduling and the image pulls, in minutes.
+std::string helm_timeout_note(const BackupConfig& backup) {
+  constexpr long long kMarginSeconds = 300;
+  const long long deadline = backup.active_deadline_seconds;
+  const long long minutes = (deadline + kMarginSeconds + 59) / 60;
+  return "; Helm waits for hooks only up to --timeout (default 5m0s) and this backup may run up "
+         "to its activeDeadlineSeconds (" +
+         std::to_string(deadline) + "s): pass --timeout " + std::to_string(minutes) +
+         "m to helm upgrade, or a slow backup fails the upgrade (before anything changed)";
+}
+
 BackupPlan plan_backup(const RenderConfig& config, const RenderOptions& options,
-                       const std::vector<Document>& documents) {
+                       const std::vector<Document>& documents, bool helm4) {
   BackupPlan plan;
   plan.enabled = config.backup.enabled;
-  bool helm4 = false;
   bool hooks = false;
   for (const Document& document : documents) {
-    if (!document.helm4_filename().empty()) helm4 = true;
     if (document.header.annotations.count("helm.sh/hook") != 0 &&
         document.header.annotations.count(std::string(kGeneratedAnnotation)) == 0) {
       hooks = true;
@@ -220,6 +240,7 @@ BackupPlan plan_backup(const RenderConfig& config, const RenderOptions& options,
   if (asked != BackupMode::Auto) {
     plan.mode = asked;
     plan.mode_reason = options.backup_mode ? "set by --backup-mode" : "set by backup.mode";
+    plan.mode_short_reason = plan.mode_reason;
     if (asked == BackupMode::Hook && options.argocd && !helm4) {
       plan.mode_reason +=
           "; note: Argo CD runs this hook as PreSync on every sync, the first one included, so "
@@ -235,24 +256,31 @@ BackupPlan plan_backup(const RenderConfig& config, const RenderOptions& options,
     plan.mode_reason =
         "detected Helm 4 (postrender-filename annotations): Helm 4 post-renders hooks with the "
         "templates, so the pre-upgrade hook runs before the upgrade";
+    plan.mode_short_reason = "Helm 4 detected";
   } else {
     // Gated is right wherever it is not known that a pre-upgrade hook runs first and only on
     // upgrades: it holds the migrating services back, whoever applies the manifests.
     plan.mode = BackupMode::Gated;
     if (options.argocd) {
+      plan.mode_short_reason = "Argo CD detected";
       plan.mode_reason =
           "detected Argo CD (ARGOCD_APP_NAME): Argo CD runs pre-upgrade hooks as PreSync on every "
           "sync, the first one included, before PostgreSQL and the backup volume exist; the "
           "migrating services wait for the backup Job instead (--backup-mode=hook to override)";
     } else if (hooks) {
+      plan.mode_short_reason = "Helm hooks in the input, which kubectl apply would not run";
       plan.mode_reason =
           "the input contains Helm hooks (helm template), and what applies it may not run them "
           "(kubectl apply does not); the migrating services wait for the backup Job instead";
     } else {
+      plan.mode_short_reason = "no Helm 4 annotations: assuming Helm 3";
       plan.mode_reason =
           "no Helm 4 annotations in the input: assuming Helm 3, which would apply a hook added "
           "here as a plain resource; the migrating services wait for the backup Job instead";
     }
+  }
+  if (plan.mode == BackupMode::Hook && helm4) {
+    plan.mode_reason += helm_timeout_note(config.backup);
   }
   return plan;
 }
@@ -260,6 +288,56 @@ BackupPlan plan_backup(const RenderConfig& config, const RenderOptions& options,
 std::string join(const std::vector<std::string>& items) {
   std::string text;
   for (const std::string& item : items) text += (text.empty() ? "" : ", ") + item;
+  return text;
+}
+
+// The summary annotation: em-guard's version, the backup mode and why, what was injected where
+// and what the backup covers, on one line that `kubectl describe` shows whole. Names only (of
+// Secrets too), never a value. `injected` maps a service to the init containers em-guard added.
+std::string summary_text(const Context& context, const RenderOptions& options,
+                         const std::map<std::string, std::vector<std::string>>& injected) {
+  // Annotations may hold 256 KiB in all; this one stays far below, whatever the configuration.
+  constexpr std::size_t kLimit = 1024;
+  const BackupConfig& backup = context.config.backup;
+  std::string text = "em-guard-render " +
+                     (options.version.empty() ? std::string("(version unknown)") : options.version);
+  if (!backup.enabled) {
+    text += "; backup: off (backup.enabled: false)";
+  } else if (!context.backup.enabled) {
+    text += "; backup: none (gated mode and no migrating service)";
+  } else {
+    text += std::string("; backup: ") +
+            (context.backup.mode == BackupMode::Hook ? "hook" : "gated") + " (" +
+            context.backup.mode_short_reason + ")";
+  }
+  std::vector<std::string> services;
+  for (const auto& entry : injected) {
+    std::vector<std::string> short_names;
+    for (const std::string& name : entry.second) {
+      short_names.push_back(name.starts_with(kInjectedPrefix) ? name.substr(kInjectedPrefix.size())
+                                                              : name);
+    }
+    services.push_back(entry.first + " (" + join(short_names) + ")");
+  }
+  text += "; injected: " + (services.empty() ? std::string("nothing") : join(services));
+  if (context.backup.enabled) {
+    std::vector<std::string> contents;
+    if (backup.postgresql) {
+      const bool every = backup.databases == std::vector<std::string>{"*"};
+      contents.push_back("PostgreSQL (" +
+                         (every ? std::string("every database") : join(backup.databases)) + ")");
+    }
+    if (backup.redis) contents.push_back("Redis");
+    if (!backup.secrets.empty()) contents.push_back("Secrets (" + join(backup.secrets) + ")");
+    text += "; backs up: " + (contents.empty() ? std::string("nothing") : join(contents));
+  }
+  if (text.size() > kLimit) {
+    const std::string_view cut = " ... (em-guard-render --explain lists everything)";
+    std::size_t end = kLimit - cut.size();
+    // Never split a UTF-8 sequence (configured names may hold any text).
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+    text = text.substr(0, end) + std::string(cut);
+  }
   return text;
 }
 
@@ -300,7 +378,7 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
           "{release}-... name patterns cannot match; pass --release NAME if this is em-runtime)";
     }
     result.notices.push_back(notice);
-    result.output = assemble(documents, drop, {}, {});
+    result.output = assemble(documents, drop, {}, {}, false);
     return result;
   }
   if (context.release.name.empty()) {
@@ -309,7 +387,8 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
         "pass --release NAME (Helm 3: --post-renderer-args --release=NAME)");
   }
 
-  context.backup = plan_backup(config, options, documents);
+  const bool helm4 = is_helm4_input(documents);
+  context.backup = plan_backup(config, options, documents, helm4);
   const bool any_migrating = std::any_of(targets.begin(), targets.end(),
                                          [](const Target& t) { return t.service->migrates; });
   if (context.backup.enabled && context.backup.mode == BackupMode::Gated && !any_migrating) {
@@ -362,6 +441,7 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
 
   std::map<std::size_t, std::string> rewritten;
   std::vector<std::string> gate_accounts;
+  std::map<std::string, std::vector<std::string>> injected;  // service -> its init containers
   bool any_injected = false;
   for (const Target& target : targets) {
     const Document& document = *target.document;
@@ -371,6 +451,12 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
     const std::vector<std::string> added =
         inject_waits(workload.pod.spec, *target.service, context, target.version_key);
     if (!added.empty()) any_injected = true;
+    for (const std::string& name : added) {
+      std::vector<std::string>& of_service = injected[target.service->name];
+      if (std::find(of_service.begin(), of_service.end(), name) == of_service.end()) {
+        of_service.push_back(name);
+      }
+    }
     const std::string what = document.location() + ": " + document.header.kind + " " +
                              document.header.name + " (service " + target.service->name + ")";
     if (context.backup.enabled && context.backup.mode == BackupMode::Gated &&
@@ -415,10 +501,16 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
     }
   }
 
-  for (const GeneratedObject& object : generated) {
+  // On the objects' metadata only, never on a pod template: a Job's template is immutable, and
+  // the gated Job's name is a hash of its spec.
+  const std::string summary = summary_text(context, options, injected);
+  for (GeneratedObject& object : generated) {
+    YAML::Node annotations = object.object["metadata"]["annotations"];
+    annotations[std::string(kSummaryAnnotation)] = yaml_string(summary);
+    if (helm4) annotations[std::string(kHelm4FilenameAnnotation)] = yaml_string(object.source);
     result.explanation.push_back("added " + object.summary);
   }
-  result.output = assemble(documents, drop, rewritten, generated);
+  result.output = assemble(documents, drop, rewritten, generated, helm4);
   return result;
 }
 

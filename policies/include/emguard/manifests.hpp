@@ -23,7 +23,10 @@ struct ManifestObject {
   std::size_t document = 0;  // 1-based document number in the file
   std::size_t line = 1;      // 1-based line where the document starts
   std::string source;        // path from its `# Source:` comment (Helm output), or ""
-  std::string item;          // "items[3]" when the object came from a List, else ""
+  // Helm 4's name for its template (metadata.annotations
+  // postrenderer.helm.sh/postrender-filename), which stands in for `# Source:` there, or "".
+  std::string postrender_filename;
+  std::string item;  // "items[3]" when the object came from a List, else ""
   // (nested Lists: "items[1].items[0]"; JSON arrays: "[2]")
 
   // Where each field of the document is written (null for JSON input, which has no lines).
@@ -34,7 +37,8 @@ struct ManifestObject {
   // written ancestor: what file:line in reports and SARIF points at.
   std::size_t line_of(std::string_view path) const;
 
-  // "rendered.yaml: document 3 (# Source: em-runtime/templates/x.yaml, line 120), items[2]"
+  // "rendered.yaml: document 3 (# Source: em-runtime/templates/x.yaml, line 120), items[2]";
+  // Helm 4 input: "... (postrender-filename em-runtime/templates/x.yaml, line 120)".
   std::string location() const;
 };
 

@@ -35,7 +35,8 @@ struct Document {
 
   // Helm 4 names each input document with this annotation (and strips it afterwards).
   std::string_view helm4_filename() const;
-  // "document 3 (# Source: em-runtime/templates/x.yaml, line 120)" for error messages.
+  // "document 3 (# Source: em-runtime/templates/x.yaml, line 120)" for error messages, or
+  // "document 3 (postrender-filename em-runtime/templates/x.yaml, line 120)" for Helm 4 input.
   std::string location() const;
 };
 

@@ -18,6 +18,9 @@ struct RenderOptions {
   // Facts about the caller the front end read from the environment.
   std::string helm_namespace;  // $HELM_NAMESPACE
   bool argocd = false;         // running as an Argo CD config management plugin
+  // em-guard's version (the front end's EMGUARD_VERSION), written into the summary annotation
+  // on em-guard's objects.
+  std::string version;
 };
 
 struct RenderResult {
