@@ -3,23 +3,22 @@
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
-#include <cstdio>
+#include <chrono>
 #include <filesystem>
 #include <string>
+
+#include "support/script_runner.hpp"
 
 namespace {
 
 const std::filesystem::path kSource = EMGUARD_SOURCE_DIR;
 
+// Through run_process, not popen(): its children have no controlling terminal, so what
+// em-guard-render writes to /dev/tty never lands on the terminal of whoever runs the tests.
 std::string run(const std::string& command) {
-  std::string output;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return output;
-  char buffer[4096];
-  std::size_t read = 0;
-  while ((read = fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, read);
-  pclose(pipe);
-  return output;
+  return emguard::test::run_process({"/bin/sh", "-c", command}, emguard::test::base_env(),
+                                    std::chrono::seconds(30))
+      .out;
 }
 
 TEST(PackagingTest, Helm4PluginManifestIsAPostRendererWithSubprocessRuntime) {
