@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -218,6 +219,30 @@ TEST(RenderChannels, LogFileIsAppendedAcrossRuns) {
   EXPECT_EQ(texts(lines), expected);
   ASSERT_GE(lines.size(), 2u);
   EXPECT_NE(lines.front().pid, lines.back().pid) << "each run names its own process";
+}
+
+TEST(RenderChannels, ConcurrentRunsAppendWholeLinesToOneLog) {
+  // Parallel CI jobs sharing one EMGUARD_LOG_FILE: every line stays whole and each run's lines
+  // can be picked out by its pid, complete and in order.
+  const TempDir dir;
+  const fs::path log = dir.path() / "em-guard.log";
+  const std::vector<std::string> args = {"--explain", "--log-file", log.string()};
+  const std::vector<std::string> expected = lines_of(plain_run({"--explain"}, sample()).err);
+  std::vector<std::thread> runs;
+  std::vector<int> exit_codes(4, -1);
+  for (std::size_t i = 0; i < exit_codes.size(); ++i) {
+    runs.emplace_back([&args, &exit_codes, i] {
+      exit_codes[i] =
+          run_process(render_argv(args), render_env(), std::chrono::seconds(60), sample())
+              .exit_code;
+    });
+  }
+  for (std::thread& run : runs) run.join();
+  EXPECT_EQ(exit_codes, std::vector<int>(exit_codes.size(), 0));
+  std::map<std::string, std::vector<std::string>> by_pid;
+  for (const LogLine& line : log_lines(log)) by_pid[line.pid].push_back(line.text);
+  EXPECT_EQ(by_pid.size(), exit_codes.size());
+  for (const auto& entry : by_pid) EXPECT_EQ(entry.second, expected) << "pid " << entry.first;
 }
 
 TEST(RenderChannels, UsageErrorReachesTheLogFileWhereverTheOptionIs) {
