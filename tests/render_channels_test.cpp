@@ -258,6 +258,20 @@ TEST(RenderChannels, UsageErrorReachesTheLogFileWhereverTheOptionIs) {
                                       "Try 'em-guard-render --help'."}));
 }
 
+TEST(RenderChannels, LogFileWithoutAPathIsAUsageError) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"--log-file"}, {"--log-file="}}) {
+    const ProcessResult result = plain_run(args, sample());
+    EXPECT_EQ(result.exit_code, 2) << args[0];
+    EXPECT_EQ(result.out, "");
+    EXPECT_TRUE(contains(result.err, "Try 'em-guard-render --help'.")) << result.err;
+  }
+  EXPECT_EQ(plain_run({"--log-file="}, sample()).err,
+            "em-guard-render: --log-file needs a path\nTry 'em-guard-render --help'.\n");
+  EXPECT_EQ(plain_run({"--log-file"}, sample()).err,
+            "em-guard-render: option --log-file needs a value\nTry 'em-guard-render --help'.\n");
+}
+
 TEST(RenderChannels, UnopenableLogFileExitsThreeWithNothingOnStdout) {
   // Under Helm 4 the log may be all the user gets: rendering without it would look like a
   // success with no trace, so the run stops and says so on the channels there are.
