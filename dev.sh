@@ -149,7 +149,8 @@ demo() {
     < tests/fixtures/render/helm4-release.yaml > "$out/em-runtime.helm4.yaml"
   echo
   echo "== idempotent: rendering the output again changes nothing"
-  build/release/renderer/em-guard-render < "$out/em-runtime.gated.yaml" 2>/dev/null |
+  # setsid: with stderr discarded em-guard-render would show its notices on the terminal.
+  setsid -w build/release/renderer/em-guard-render < "$out/em-runtime.gated.yaml" 2>/dev/null |
     cmp - "$out/em-runtime.gated.yaml" && echo "same bytes"
   echo
   echo "== em-guard-webhook check: the rendered release (injected objects included) against the policy"

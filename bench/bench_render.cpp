@@ -358,11 +358,17 @@ int run_exec(const std::vector<std::string>& command, const ExecOptions& options
     posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
     posix_spawn_file_actions_addclose(&actions, pipe_fds[1]);
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    // A session of its own: with stderr discarded, em-guard-render would write its messages to
+    // the controlling terminal instead (as it does under Helm 4), once per measured run.
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);
 
     const Clock::time_point start = Clock::now();
     pid_t pid = 0;
-    const int spawned = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+    const int spawned = posix_spawnp(&pid, argv[0], &actions, &attributes, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
     close(pipe_fds[1]);
     if (spawned != 0) fail("cannot run " + command[0] + ": " + std::strerror(spawned));
     std::size_t bytes = 0;

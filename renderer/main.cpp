@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "emguard/engine.hpp"
@@ -19,6 +20,7 @@
 #include "emguard/policy.hpp"
 #include "emguard/render/render.hpp"
 #include "emguard/report.hpp"
+#include "message_sink.hpp"
 
 namespace {
 
@@ -44,6 +46,9 @@ Options:
   --namespace NS         release namespace (default: metadata.namespace, then $HELM_NAMESPACE)
   --backup-mode MODE     auto | hook | gated (default: auto, see README "Backup modes")
   --explain              print every change to stderr
+  --log-file PATH        also append every message to PATH, one timestamped line each
+                         (default: $EMGUARD_LOG_FILE); messages also go to the terminal
+                         when stderr is not one (Helm 4 discards stderr)
   --validate             evaluate the output (injected objects included) against the policy
                          before writing it; enforced violations abort with nothing on stdout,
                          warnings go to stderr
@@ -62,15 +67,17 @@ struct Arguments {
   bool validate = false;
   std::string policy_path;
   std::string environment;
+  std::optional<std::string> log_file;
+  // The first usage error. It is reported once the message channels are open, so the arguments
+  // are read to the end for --log-file: under Helm 4 a usage error on stderr alone is lost.
+  std::string usage_problem;
 };
-
-[[noreturn]] void usage_error(const std::string& message) {
-  std::cerr << "em-guard-render: " << message << "\nTry 'em-guard-render --help'.\n";
-  std::exit(emguard::exit_status(emguard::ExitCode::InputError));
-}
 
 Arguments parse_arguments(int argc, char** argv) {
   Arguments arguments;
+  const auto usage_error = [&arguments](const std::string& message) {
+    if (arguments.usage_problem.empty()) arguments.usage_problem = message;
+  };
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     std::string value;
@@ -81,10 +88,17 @@ Arguments parse_arguments(int argc, char** argv) {
     }
     const auto take_value = [&]() -> std::string {
       if (has_inline) return value;
-      if (i + 1 >= argc) usage_error("option " + arg + " needs a value");
+      if (i + 1 >= argc) {
+        usage_error("option " + arg + " needs a value");
+        return {};
+      }
       return argv[++i];
     };
-    if (arg == "-h" || arg == "--help") {
+    const bool refused = !arguments.usage_problem.empty();
+    if (refused &&
+        (arg == "-h" || arg == "--help" || arg == "--version" || arg == "--print-default-config")) {
+      continue;  // as before, the first usage error wins over a later request for information
+    } else if (arg == "-h" || arg == "--help") {
       std::cout << kUsage << "\n" << emguard::kExitCodeHelp;
       std::exit(0);
     } else if (arg == "--version") {
@@ -111,6 +125,9 @@ Arguments parse_arguments(int argc, char** argv) {
       } else {
         usage_error("--backup-mode must be auto, hook or gated, not \"" + mode + "\"");
       }
+    } else if (arg == "--log-file") {
+      arguments.log_file = take_value();
+      if (arguments.log_file->empty()) usage_error("--log-file needs a path");
     } else if (arg == "--explain") {
       arguments.explain = true;
     } else if (arg == "--validate") {
@@ -130,8 +147,9 @@ Arguments parse_arguments(int argc, char** argv) {
 }
 
 // --validate: the rendered output as one batch, as `em-guard-webhook check` would see it. The
-// report goes to stderr (stdout carries only manifests); true when nothing is enforced.
-bool validate(const Arguments& arguments, const std::string& output) {
+// report goes to the messages (stdout carries only manifests); true when nothing is enforced.
+bool validate(const Arguments& arguments, const std::string& output,
+              emguard::render_cli::MessageSink& messages) {
   const emguard::Engine engine(emguard::Policy::load_file_or_builtin(arguments.policy_path));
   emguard::BatchOptions options;
   if (!arguments.environment.empty()) {
@@ -147,7 +165,7 @@ bool validate(const Arguments& arguments, const std::string& output) {
   const auto results = emguard::evaluate_batch(engine, objects, options);
   const emguard::CheckCounts counts = emguard::count(results);
   if (counts.errors > 0 || counts.warnings > 0 || arguments.explain) {
-    std::cerr << emguard::report_text(results);
+    messages.emit(emguard::report_text(results));
   }
   return counts.errors == 0;
 }
@@ -171,6 +189,33 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);  // a closed stdout is reported, not a silent death
   std::ios::sync_with_stdio(false);
   Arguments arguments = parse_arguments(argc, argv);
+
+  // Every line for humans goes through `messages`: stderr, the terminal, the log file.
+  emguard::render_cli::MessageSink messages;
+  // Helm 4 runs the plugin with Helm's own environment (os.Environ() plus HELM_PLUGIN_NAME and
+  // HELM_PLUGIN_DIR: runPostrenderer in helm/helm internal/plugin/runtime_subprocess.go), so
+  // EMGUARD_LOG_FILE set for `helm upgrade` reaches this process; --log-file wins over it.
+  const char* log_file_variable = std::getenv("EMGUARD_LOG_FILE");
+  const bool log_file_from_option = arguments.log_file && !arguments.log_file->empty();
+  const std::string log_file = log_file_from_option           ? *arguments.log_file
+                               : log_file_variable != nullptr ? log_file_variable
+                                                              : "";
+  if (!log_file.empty()) {
+    if (const std::string reason = messages.open_log_file(log_file); !reason.empty()) {
+      // The user asked for the log because stderr may be lost: rendering without it would leave
+      // them with nothing to read, so stop before reading anything.
+      messages.emit(std::string("em-guard-render: error: cannot open ") +
+                    (log_file_from_option ? "--log-file " : "EMGUARD_LOG_FILE ") + log_file + ": " +
+                    reason);
+      return emguard::exit_status(emguard::ExitCode::SystemError);
+    }
+  }
+  if (!arguments.usage_problem.empty()) {
+    messages.emit("em-guard-render: " + arguments.usage_problem +
+                  "\nTry 'em-guard-render --help'.");
+    return emguard::exit_status(emguard::ExitCode::InputError);
+  }
+
   if (const char* helm_namespace = std::getenv("HELM_NAMESPACE")) {
     arguments.options.helm_namespace = helm_namespace;
   }
@@ -183,8 +228,8 @@ int main(int argc, char** argv) {
     if (!arguments.config_path.empty()) {
       std::ifstream file(arguments.config_path, std::ios::binary);
       if (!file) {
-        std::cerr << "em-guard-render: error: cannot read --config " << arguments.config_path
-                  << ": " << std::strerror(errno) << "\n";
+        messages.emit("em-guard-render: error: cannot read --config " + arguments.config_path +
+                      ": " + std::strerror(errno));
         return emguard::exit_status(emguard::ExitCode::InputError);
       }
       config_text = emguard::read_stream(file, arguments.config_path);
@@ -193,32 +238,32 @@ int main(int argc, char** argv) {
     const auto config = emguard::render::load_render_config(config_text, origin);
     const std::string input = emguard::read_stream(std::cin, "standard input");
     const auto result = emguard::render::render(input, config, arguments.options);
-    for (const std::string& notice : result.notices) std::cerr << notice << "\n";
-    if (arguments.validate && !validate(arguments, result.output)) {
-      std::cerr << "em-guard-render: error: --validate: enforced policy violations (above); "
-                   "nothing was written\n";
+    for (const std::string& notice : result.notices) messages.emit(notice);
+    if (arguments.validate && !validate(arguments, result.output, messages)) {
+      messages.emit(
+          "em-guard-render: error: --validate: enforced policy violations (above); "
+          "nothing was written");
       return emguard::exit_status(emguard::ExitCode::PolicyFailed);
     }
     if (arguments.explain) {
-      for (const std::string& line : result.explanation) std::cerr << "em-guard: " << line << "\n";
+      for (const std::string& line : result.explanation) messages.emit("em-guard: " + line);
     }
-    std::cerr.flush();
     if (!write_all(STDOUT_FILENO, result.output)) {
-      std::cerr << "em-guard-render: error: cannot write the output: " << std::strerror(errno)
-                << "\n";
+      messages.emit(std::string("em-guard-render: error: cannot write the output: ") +
+                    std::strerror(errno));
       return emguard::exit_status(emguard::ExitCode::SystemError);
     }
   } catch (const emguard::InputError& error) {
-    std::cerr << "em-guard-render: error: " << error.what() << "\n";
+    messages.emit(std::string("em-guard-render: error: ") + error.what());
     return emguard::exit_status(emguard::ExitCode::InputError);
   } catch (const std::bad_alloc&) {
     // The input needs more memory than there is: retrying the same input will not help.
-    std::cerr << "em-guard-render: error: out of memory\n";
+    messages.emit("em-guard-render: error: out of memory");
     return emguard::exit_status(emguard::ExitCode::InputError);
   } catch (const std::exception& error) {
     // A defect, not bad input; still no partial output and no abort.
-    std::cerr << "em-guard-render: internal error: " << error.what()
-              << " (please report it with the input that caused it)\n";
+    messages.emit(std::string("em-guard-render: internal error: ") + error.what() +
+                  " (please report it with the input that caused it)");
     return emguard::exit_status(emguard::ExitCode::InternalError);
   }
   return emguard::exit_status(emguard::ExitCode::Ok);

@@ -92,7 +92,8 @@ TEST(RenderCli, HelpAndVersion) {
     EXPECT_EQ(help.exit_code, 0) << flag;
     EXPECT_EQ(help.out.rfind("Usage: em-guard-render [OPTIONS]", 0), 0u) << help.out;
     EXPECT_TRUE(contains(help.out, "--backup-mode MODE")) << help.out;
-    EXPECT_TRUE(contains(help.out, "3  system: stdout could not be written")) << help.out;
+    EXPECT_TRUE(contains(help.out, "3  system: stdout or the log file could not be written"))
+        << help.out;
     EXPECT_EQ(help.err, "");
   }
   const Result version = run_binary({"--version"});

@@ -64,11 +64,21 @@ struct ExecPlan {
 };
 
 pid_t spawn(const ExecPlan& plan, int in_fd, int out_fd, int err_fd) {
+  // Closed by the child's execve (or _exit): once read() returns, setsid() has happened.
+  std::array<int, 2> started{};
+  if (::pipe2(started.data(), O_CLOEXEC) != 0) throw_errno("pipe2");
   const pid_t pid = ::fork();
-  if (pid < 0) throw_errno("fork");
+  if (pid < 0) {
+    ::close(started[0]);
+    ::close(started[1]);
+    throw_errno("fork");
+  }
   if (pid == 0) {
-    // Own process group, so a timeout can kill the script together with its children.
-    ::setpgid(0, 0);
+    // A new session: no controlling terminal, so em-guard-render (which writes its messages to
+    // /dev/tty too) never prints onto the terminal of whoever runs the tests. The session
+    // leader also leads a new process group, so a timeout can kill the script together with
+    // its children.
+    if (::setsid() < 0) ::_exit(126);
     // The test runner may ignore SIGPIPE; children (e.g. `find | head`) expect the default.
     ::signal(SIGPIPE, SIG_DFL);
     if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) ::_exit(126);
@@ -76,7 +86,13 @@ pid_t spawn(const ExecPlan& plan, int in_fd, int out_fd, int err_fd) {
     ::execve(plan.exe.c_str(), plan.argv.data(), plan.envp.data());
     ::_exit(127);
   }
-  ::setpgid(pid, pid);  // also from the parent, so kill(-pid) works right after fork
+  // The parent cannot setpgid() for the child as before (setsid() fails in a group leader), so
+  // it waits for the exec instead: kill(-pid) must reach the group from the first moment.
+  ::close(started[1]);
+  char ignored = 0;
+  while (::read(started[0], &ignored, 1) < 0 && errno == EINTR) {
+  }
+  ::close(started[0]);
   return pid;
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 
 // Child-process helpers for tests that run the injected container scripts and the real
-// servers they talk to. Every child runs in its own process group under a deadline, so a
-// hung script or server can fail a test but never hang the suite.
+// servers they talk to. Every child runs in its own session (no controlling terminal, so
+// nothing it writes to /dev/tty reaches the developer's terminal) and process group under a
+// deadline, so a hung script or server can fail a test but never hang the suite.
 
 #include <sys/types.h>
 

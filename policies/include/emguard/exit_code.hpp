@@ -18,8 +18,8 @@ enum class ExitCode : int {
   PolicyFailed = 1,   // enforced policy violations, or a policy test case that failed
   InputError = 2,     // wrong usage, or input that cannot be read or is invalid (manifests,
                       // configuration, policy, certificate): nothing was judged
-  SystemError = 3,    // the system refused: stdout could not be written, the listen address
-                      // is taken
+  SystemError = 3,    // the system refused: stdout or em-guard-render's log file could not be
+                      // written, the listen address is taken
   InternalError = 4,  // a defect in em-guard (please report it with the input)
 };
 
@@ -33,7 +33,8 @@ constexpr std::string_view kExitCodeHelp =
   1  policy: enforced violations, or a failed policy test case
   2  input: wrong usage, or unreadable or invalid input, configuration, policy or
      certificate (nothing was judged, nothing written to stdout)
-  3  system: stdout could not be written, or the listen address is in use
+  3  system: stdout or the log file could not be written, or the listen address is
+     in use
   4  internal error: a defect in em-guard; please report it with the input
 )";
 
