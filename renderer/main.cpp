@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <string_view>
 
 #include "emguard/engine.hpp"
 #include "emguard/environment.hpp"
@@ -19,6 +20,8 @@
 #include "emguard/policy.hpp"
 #include "emguard/render/render.hpp"
 #include "emguard/report.hpp"
+
+#include "argocd_frontend.hpp"
 
 namespace {
 
@@ -164,7 +167,9 @@ bool write_all(int fd, std::string_view bytes) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// The post-renderer: options in argv, the rendered manifests in `input` (stdin, or helm's output
+// under `em-guard-render argocd generate`).
+int run_post_renderer(int argc, char** argv, std::istream& input, const std::string& input_name) {
   std::signal(SIGPIPE, SIG_IGN);  // a closed stdout is reported, not a silent death
   std::ios::sync_with_stdio(false);
   Arguments arguments = parse_arguments(argc, argv);
@@ -187,8 +192,8 @@ int main(int argc, char** argv) {
       origin = arguments.config_path;
     }
     const auto config = emguard::render::load_render_config(config_text, origin);
-    const std::string input = emguard::read_stream(std::cin, "standard input");
-    const auto result = emguard::render::render(input, config, arguments.options);
+    const std::string manifests = emguard::read_stream(input, input_name);
+    const auto result = emguard::render::render(manifests, config, arguments.options);
     for (const std::string& notice : result.notices) std::cerr << notice << "\n";
     if (arguments.validate && !validate(arguments, result.output)) {
       std::cerr << "em-guard-render: error: --validate: enforced policy violations (above); "
@@ -218,4 +223,11 @@ int main(int argc, char** argv) {
     return emguard::exit_status(emguard::ExitCode::InternalError);
   }
   return emguard::exit_status(emguard::ExitCode::Ok);
+}
+
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "argocd") {
+    return emguard::render::argocd_main(argc - 1, argv + 1, run_post_renderer);
+  }
+  return run_post_renderer(argc, argv, std::cin, "standard input");
 }
