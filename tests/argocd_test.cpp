@@ -172,7 +172,10 @@ TEST(ArgoCdPlan, BadParametersNameTheParameterNeverTheValue) {
       {R"([{"name":"emguardArgs","array":["--release=hunter2"]}])", "must not set --release"},
       {R"([{"name":"emguardArgs","array":["--namespace","x"]}])", "must not set --namespace"},
   };
-  for (const auto& [parameters, expected] : cases) {
+  for (const auto& test_case : cases) {
+    // Not a structured binding: clang 14 (the fuzz build) refuses to capture one in a lambda.
+    const std::string& parameters = test_case.first;
+    const std::string& expected = test_case.second;
     const std::string error = input_error([&parameters] {
       (void)plan_generate({{"ARGOCD_APP_NAME", "app"}, {"ARGOCD_APP_PARAMETERS", parameters}});
     });
@@ -220,7 +223,9 @@ TEST(ArgoCdPlan, PathsResolveAsArgoCdsResolver) {
       {"values-*.yaml", "is a glob pattern"},
       {"", "the path is empty"},
   };
-  for (const auto& [raw, expected] : refused) {
+  for (const auto& test_case : refused) {
+    const std::string& raw = test_case.first;
+    const std::string& expected = test_case.second;
     const std::string error = input_error(
         [&raw, &app, &root] { (void)resolve_repository_path(raw, app, root, "valueFiles[3]"); });
     EXPECT_TRUE(contains(error, "valueFiles[3]: ")) << raw << ": " << error;
@@ -406,6 +411,21 @@ TEST(ArgoCdPlugin, PluginYamlIsNamedRunsNoShellAndAnnouncesEveryParameter) {
     EXPECT_EQ(input_error([&environment] { (void)plan_generate(environment); }), "")
         << entry.dump();
   }
+}
+
+TEST(ArgoCdPlugin, HelpListsEveryParameterAndUnknownCommandsAreUsageErrors) {
+  const Env env = test::base_env();
+  const ProcessResult help =
+      test::run_process({kBinary.string(), "argocd", "--help"}, env, kDeadline);
+  ASSERT_EQ(help.exit_code, 0) << help.err;
+  for (const std::string& name : parameter_names()) {
+    EXPECT_TRUE(contains(help.out, name)) << name;
+  }
+  const ProcessResult init =
+      test::run_process({kBinary.string(), "argocd", "init"}, env, kDeadline);
+  EXPECT_EQ(init.exit_code, 2);
+  EXPECT_EQ(init.out, "");
+  EXPECT_TRUE(contains(init.err, "unknown command \"init\" (the command is generate)")) << init.err;
 }
 
 TEST(ArgoCdPlugin, GenerateRunsHelmAsArgoCdWouldAndPostRendersItsOutput) {
