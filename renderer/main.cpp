@@ -10,6 +10,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "emguard/engine.hpp"
 #include "emguard/environment.hpp"
@@ -21,6 +22,8 @@
 #include "emguard/render/render.hpp"
 #include "emguard/report.hpp"
 #include "message_sink.hpp"
+
+#include "argocd_frontend.hpp"
 
 namespace {
 
@@ -38,7 +41,8 @@ Helm 4:  helm plugin install PLUGIN && helm upgrade ... --post-renderer em-guard
            PLUGIN: build/<preset>/helm-plugin/em-guard (the folder every build assembles),
            <prefix>/libexec/em-guard/helm-plugin/em-guard (after cmake --install), or
            build/<preset>/em-guard-<version>.tgz --verify=false (target package, unsigned)
-Argo CD: helm template ... | em-guard-render   (config management plugin)
+Argo CD: em-guard-render argocd generate   (config management plugin, renderer/argocd/
+           plugin.yaml: runs helm template as Argo CD does; em-guard-render argocd --help)
 
 Options:
   --config FILE          YAML configuration merged over the built-in em-runtime default
@@ -185,7 +189,9 @@ bool write_all(int fd, std::string_view bytes) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// The post-renderer: options in argv, the rendered manifests in `input` (stdin, or helm's output
+// under `em-guard-render argocd generate`).
+int run_post_renderer(int argc, char** argv, std::istream& input, const std::string& input_name) {
   std::signal(SIGPIPE, SIG_IGN);  // a closed stdout is reported, not a silent death
   std::ios::sync_with_stdio(false);
   Arguments arguments = parse_arguments(argc, argv);
@@ -236,8 +242,8 @@ int main(int argc, char** argv) {
       origin = arguments.config_path;
     }
     const auto config = emguard::render::load_render_config(config_text, origin);
-    const std::string input = emguard::read_stream(std::cin, "standard input");
-    const auto result = emguard::render::render(input, config, arguments.options);
+    const std::string manifests = emguard::read_stream(input, input_name);
+    const auto result = emguard::render::render(manifests, config, arguments.options);
     for (const std::string& notice : result.notices) messages.emit(notice);
     if (arguments.validate && !validate(arguments, result.output, messages)) {
       messages.emit(
@@ -267,4 +273,11 @@ int main(int argc, char** argv) {
     return emguard::exit_status(emguard::ExitCode::InternalError);
   }
   return emguard::exit_status(emguard::ExitCode::Ok);
+}
+
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "argocd") {
+    return emguard::render::argocd_main(argc - 1, argv + 1, run_post_renderer);
+  }
+  return run_post_renderer(argc, argv, std::cin, "standard input");
 }

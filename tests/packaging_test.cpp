@@ -422,15 +422,5 @@ TEST(PackagingTest, HelpNamesTheFormsThatInstall) {
   EXPECT_EQ(help.out.find("/renderer "), std::string::npos) << help.out;
 }
 
-TEST(PackagingTest, ArgoCdPluginPipesHelmTemplateThroughTheRenderer) {
-  const YAML::Node plugin = YAML::LoadFile((kSource / "renderer/argocd/plugin.yaml").string());
-  EXPECT_EQ(plugin["kind"].as<std::string>(), "ConfigManagementPlugin");
-  const std::string script = plugin["spec"]["generate"]["args"][0].as<std::string>();
-  EXPECT_NE(script.find("set -euo pipefail"), std::string::npos);
-  EXPECT_NE(script.find("helm template"), std::string::npos);
-  EXPECT_NE(script.find("em-guard-render --namespace \"$ARGOCD_APP_NAMESPACE\""),
-            std::string::npos);
-}
-
 }  // namespace
 }  // namespace emguard::test
