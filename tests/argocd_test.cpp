@@ -383,7 +383,8 @@ RenderOptions argocd_options(const std::string& release) {
   return options;
 }
 
-std::string library_render(const RenderOptions& options, const std::string& config_yaml = "") {
+std::string library_render(RenderOptions options, const std::string& config_yaml = "") {
+  options.version = test::renderer_version();
   return render(test::sample_release(), load_render_config(config_yaml, "config"), options).output;
 }
 

@@ -55,22 +55,9 @@ Result run_binary(const std::vector<std::string>& args, const std::string& input
   return emguard::test::run_process(argv, full, kDeadline, input, {}, stdout_mode);
 }
 
-// What `em-guard-render --version` says, without the name: the front end passes it to render()
-// for the summary annotation on em-guard's objects.
-const std::string& binary_version() {
-  static const std::string version = [] {
-    std::string text = run_binary({"--version"}).out;
-    const std::string prefix = "em-guard-render ";
-    if (text.starts_with(prefix)) text.erase(0, prefix.size());
-    if (text.ends_with("\n")) text.pop_back();
-    return text;
-  }();
-  return version;
-}
-
 std::string library_render(const std::string& input, RenderOptions options,
                            const std::string& config_yaml = "") {
-  options.version = binary_version();
+  options.version = emguard::test::renderer_version();
   return render(input, load_render_config(config_yaml, "x"), options).output;
 }
 

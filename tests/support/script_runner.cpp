@@ -336,4 +336,16 @@ ProcessResult run_webhook(const std::vector<std::string>& args, std::string_view
   return run_process(argv, base_env(), std::chrono::seconds(60), input);
 }
 
+const std::string& renderer_version() {
+  static const std::string version = [] {
+    std::string text =
+        run_process({EMGUARD_RENDER_BIN, "--version"}, base_env(), std::chrono::seconds(60)).out;
+    const std::string prefix = "em-guard-render ";
+    if (text.starts_with(prefix)) text.erase(0, prefix.size());
+    if (text.ends_with("\n")) text.pop_back();
+    return text;
+  }();
+  return version;
+}
+
 }  // namespace emguard::test

@@ -52,6 +52,11 @@ ProcessResult run_process(const std::vector<std::string>& argv, const Env& env,
 // Runs the em-guard-webhook binary under test with `args` (base_env, a 60 s deadline).
 ProcessResult run_webhook(const std::vector<std::string>& args, std::string_view input = {});
 
+// What `em-guard-render --version` says, without the name ("0.1.0"): the version the front end
+// hands render() for the summary annotation, so a library render in a test can match the
+// binary's output byte for byte.
+const std::string& renderer_version();
+
 // Runs an injected script the way the rendered container does:
 // /bin/sh -c "<lib.sh + name.sh>" em-guard-<name>.
 ProcessResult run_script(std::string_view name, const Env& env,
