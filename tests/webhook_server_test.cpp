@@ -1507,11 +1507,10 @@ TEST(WebhookServer, ChunkedBodiesAreChargedAsTheyGrow) {
   std::this_thread::sleep_for(300ms);
   auto second = connected(*server);
   ASSERT_EQ(second->write_raw(header), "");
+  // The server answers while the body is still being sent: write and read at once.
   std::string written;
-  std::thread writer([&] { written = second->write_raw(almost_1_mib); });
   std::string error;
-  const auto answer = second->read_response(&error);
-  writer.join();
+  const auto answer = second->write_while_reading(almost_1_mib, &written, &error);
   ASSERT_TRUE(answer) << error;
   EXPECT_EQ(answer->status, 503) << answer->body;
   // The first, still within its share, completes and is answered (a 400: spaces are no JSON).

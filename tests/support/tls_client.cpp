@@ -211,6 +211,23 @@ std::string TlsClient::write_raw(std::string_view bytes) {
   return ec ? "write: " + ec.message() : std::string();
 }
 
+namespace {
+
+HttpResponse to_response(const http::response<http::string_body>& message) {
+  HttpResponse response;
+  response.status = static_cast<int>(message.result_int());
+  for (const auto& field : message) {
+    response
+        .headers[lower(std::string_view(field.name_string().data(), field.name_string().size()))] =
+        std::string(field.value());
+  }
+  response.body = message.body();
+  response.keep_alive = message.keep_alive();
+  return response;
+}
+
+}  // namespace
+
 std::optional<HttpResponse> TlsClient::read_response(std::string* error) {
   if (!impl_->stream) {
     if (error != nullptr) *error = "not connected";
@@ -226,17 +243,35 @@ std::optional<HttpResponse> TlsClient::read_response(std::string* error) {
     if (error != nullptr) *error = "read: " + ec.message();
     return std::nullopt;
   }
-  const auto& message = parser.get();
-  HttpResponse response;
-  response.status = static_cast<int>(message.result_int());
-  for (const auto& field : message) {
-    response
-        .headers[lower(std::string_view(field.name_string().data(), field.name_string().size()))] =
-        std::string(field.value());
+  return to_response(parser.get());
+}
+
+std::optional<HttpResponse> TlsClient::write_while_reading(std::string_view bytes,
+                                                           std::string* write_error,
+                                                           std::string* error) {
+  if (!impl_->stream) {
+    if (error != nullptr) *error = "not connected";
+    return std::nullopt;
   }
-  response.body = message.body();
-  response.keep_alive = message.keep_alive();
-  return response;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 * 1024 * 1024);
+  impl_->lowest().expires_after(impl_->options.timeout);
+  // One read and one write may be outstanding at once on an SSL stream (full duplex); both run
+  // on this thread's io_context until each has completed.
+  beast::error_code written = asio::error::timed_out;
+  beast::error_code read = asio::error::timed_out;
+  asio::async_write(*impl_->stream, asio::buffer(bytes.data(), bytes.size()),
+                    [&written](beast::error_code ec, std::size_t) { written = ec; });
+  http::async_read(*impl_->stream, impl_->buffer, parser,
+                   [&read](beast::error_code ec, std::size_t) { read = ec; });
+  impl_->io.restart();
+  impl_->io.run();
+  if (write_error != nullptr) *write_error = written ? "write: " + written.message() : "";
+  if (read) {
+    if (error != nullptr) *error = "read: " + read.message();
+    return std::nullopt;
+  }
+  return to_response(parser.get());
 }
 
 bool TlsClient::wait_closed(std::chrono::milliseconds timeout) {

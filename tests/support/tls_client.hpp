@@ -84,6 +84,12 @@ class TlsClient {
   std::string write_raw(std::string_view bytes);
   // Reads one response. nullopt (and `error` set) on failure or timeout.
   std::optional<HttpResponse> read_response(std::string* error = nullptr);
+  // Writes `bytes` while reading the response, both on this client's one thread, for a server
+  // that answers (and may close) before the request has all been sent. The client is not
+  // thread-safe: a writer thread beside read_response() races on the TLS stream.
+  // `write_error` (may be null) gets why the write stopped, "" when it finished.
+  std::optional<HttpResponse> write_while_reading(std::string_view bytes, std::string* write_error,
+                                                  std::string* error = nullptr);
 
   // Waits up to `timeout` for the server to close the connection (EOF, close_notify, reset),
   // without consuming a response: true when it did, false when the connection is still open.
