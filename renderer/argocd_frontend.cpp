@@ -29,6 +29,7 @@
 #include "emguard/exit_code.hpp"
 #include "emguard/files.hpp"
 #include "emguard/render/argocd.hpp"
+#include "message_sink.hpp"
 
 extern char** environ;
 
@@ -62,10 +63,31 @@ em-guard-render options also come from this command line and from $ARGOCD_ENV_EM
 
 )";
 
+using render_cli::MessageSink;
+
 // What the user is told when the plugin stops; exit codes are em-guard's table.
-int fail(ExitCode code, const std::string& message) {
-  std::cerr << "em-guard-render argocd: error: " << message << "\n";
+int fail(MessageSink& messages, ExitCode code, const std::string& message) {
+  messages.emit("em-guard-render argocd: error: " + message);
   return exit_status(code);
+}
+
+// The log file the post-renderer will append to (--log-file in em-guard's options, else
+// $EMGUARD_LOG_FILE), opened here too so that what the plugin itself says (helm's failure, a
+// bad parameter) is in the same log. "" when none is asked for.
+std::string log_file_of(const std::vector<std::string>& render_options) {
+  std::string path;
+  for (std::size_t i = 0; i < render_options.size(); ++i) {
+    const std::string& option = render_options[i];
+    if (option.starts_with("--log-file=")) {
+      path = option.substr(std::string_view("--log-file=").size());
+    } else if (option == "--log-file" && i + 1 < render_options.size()) {
+      path = render_options[++i];
+    }
+  }
+  if (path.empty()) {
+    if (const char* variable = std::getenv("EMGUARD_LOG_FILE")) path = variable;
+  }
+  return path;
 }
 
 // A failure that is not the input's fault: helm missing or killed, a pipe or file that fails.
@@ -187,17 +209,16 @@ HelmRun run_helm(const std::vector<std::string>& args) {
 
 // helm failed: its own words first, then what em-guard concludes. A helm that exits non-zero
 // refused the chart, the values or the arguments (input); one that was killed is a system fault.
-int helm_failed(const std::string& command, const HelmRun& run) {
-  std::cerr << run.err;
-  if (!run.err.empty() && run.err.back() != '\n') std::cerr << "\n";
+int helm_failed(MessageSink& messages, const std::string& command, const HelmRun& run) {
+  if (!run.err.empty()) messages.emit(run.err);
   if (run.exit_code < 0) {
-    return fail(ExitCode::SystemError, "`helm " + command + "` was killed by signal " +
-                                           std::to_string(run.term_signal) +
-                                           "; nothing was written");
+    return fail(messages, ExitCode::SystemError,
+                "`helm " + command + "` was killed by signal " + std::to_string(run.term_signal) +
+                    "; nothing was written");
   }
-  return fail(ExitCode::InputError, "`helm " + command + "` failed (exit status " +
-                                        std::to_string(run.exit_code) +
-                                        ", its message is above); nothing was written");
+  return fail(messages, ExitCode::InputError,
+              "`helm " + command + "` failed (exit status " + std::to_string(run.exit_code) +
+                  ", its message is above); nothing was written");
 }
 
 // A value file or --set-file path, checked on disk as Argo CD's resolver does: symlinks are
@@ -251,8 +272,16 @@ class InlineValuesFile {
   std::string path_;
 };
 
-int generate(const std::vector<std::string>& plugin_args, PostRenderer post_renderer) {
+int generate(const std::vector<std::string>& plugin_args, PostRenderer post_renderer,
+             MessageSink& messages) {
   const argocd::Plan plan = argocd::plan_generate(current_environment(), plugin_args);
+  const std::vector<std::string> options = argocd::render_arguments(plan);
+  if (const std::string log_file = log_file_of(options); !log_file.empty()) {
+    if (const std::string reason = messages.open_log_file(log_file); !reason.empty()) {
+      return fail(messages, ExitCode::SystemError,
+                  "cannot open the log file " + log_file + ": " + reason);
+    }
+  }
   const fs::path app_path = fs::current_path();
   const fs::path repo_root = argocd::repository_root(app_path, plan.source_path);
 
@@ -265,8 +294,8 @@ int generate(const std::vector<std::string>& plugin_args, PostRenderer post_rend
     const fs::path file = checked_file(raw, app_path, repo_root, what, missing);
     if (missing) {
       if (plan.parameters.ignore_missing_value_files) {
-        std::cerr << "em-guard-render argocd: " << what << " \"" << raw
-                  << "\" does not exist; skipped (ignoreMissingValueFiles)\n";
+        messages.emit("em-guard-render argocd: " + what + " \"" + raw +
+                      "\" does not exist; skipped (ignoreMissingValueFiles)");
         continue;
       }
       throw InputError(what + ": \"" + raw +
@@ -294,21 +323,21 @@ int generate(const std::vector<std::string>& plugin_args, PostRenderer post_rend
   if (rendered.exit_code != 0 && argocd::is_missing_dependency_error(rendered.err)) {
     // As Argo CD's Helm path (repository.go helmTemplate): build the dependencies only when
     // helm says they are missing, then render again.
-    std::cerr << "em-guard-render argocd: the chart's dependencies are missing from charts/; "
-                 "running `helm dependency build`\n";
+    messages.emit(
+        "em-guard-render argocd: the chart's dependencies are missing from charts/; "
+        "running `helm dependency build`");
     const HelmRun built = run_helm({"dependency", "build"});
-    std::cerr << built.out;  // progress text, never manifests
-    if (built.exit_code != 0) return helm_failed("dependency build", built);
-    std::cerr << built.err;
+    if (!built.out.empty()) messages.emit(built.out);  // progress text, never manifests
+    if (built.exit_code != 0) return helm_failed(messages, "dependency build", built);
+    if (!built.err.empty()) messages.emit(built.err);
     rendered = run_helm(template_args);
   }
-  if (rendered.exit_code != 0) return helm_failed("template", rendered);
-  std::cerr << rendered.err;  // helm's warnings (deprecations, schema notes)
+  if (rendered.exit_code != 0) return helm_failed(messages, "template", rendered);
+  if (!rendered.err.empty()) messages.emit(rendered.err);  // helm's warnings (deprecations...)
 
   // The same path as `em-guard-render OPTIONS < manifests`: --validate, the notices and the
   // all-or-nothing write included.
   std::vector<std::string> render_args = {"em-guard-render"};
-  const std::vector<std::string> options = argocd::render_arguments(plan);
   render_args.insert(render_args.end(), options.begin(), options.end());
   std::vector<char*> render_argv;
   for (std::string& arg : render_args) render_argv.push_back(arg.data());
@@ -327,25 +356,29 @@ int argocd_main(int argc, char** argv, PostRenderer post_renderer) {
     std::cout << kUsage << kExitCodeHelp;
     return exit_status(ExitCode::Ok);
   }
+  // Every line for humans goes through `messages`, as in the post-renderer: stderr (which the
+  // cmpserver shows when the command fails), the terminal, and the log file once it is known.
+  MessageSink messages;
   if (command != "generate") {
-    std::cerr << "em-guard-render argocd: "
-              << (command.empty() ? "missing command" : "unknown command \"" + command + "\"")
-              << " (the command is generate)\nTry 'em-guard-render argocd --help'.\n";
+    messages.emit(
+        "em-guard-render argocd: " +
+        (command.empty() ? std::string("missing command") : "unknown command \"" + command + "\"") +
+        " (the command is generate)\nTry 'em-guard-render argocd --help'.");
     return exit_status(ExitCode::InputError);
   }
   try {
-    return generate(std::vector<std::string>(argv + 2, argv + argc), post_renderer);
+    return generate(std::vector<std::string>(argv + 2, argv + argc), post_renderer, messages);
   } catch (const InputError& error) {
-    return fail(ExitCode::InputError, error.what());
+    return fail(messages, ExitCode::InputError, error.what());
   } catch (const SystemFailure& error) {
-    return fail(ExitCode::SystemError, error.what());
+    return fail(messages, ExitCode::SystemError, error.what());
   } catch (const fs::filesystem_error& error) {
-    return fail(ExitCode::SystemError, error.what());
+    return fail(messages, ExitCode::SystemError, error.what());
   } catch (const std::bad_alloc&) {
-    return fail(ExitCode::InputError, "out of memory");
+    return fail(messages, ExitCode::InputError, "out of memory");
   } catch (const std::exception& error) {
-    std::cerr << "em-guard-render argocd: internal error: " << error.what()
-              << " (please report it)\n";
+    messages.emit(std::string("em-guard-render argocd: internal error: ") + error.what() +
+                  " (please report it)");
     return exit_status(ExitCode::InternalError);
   }
 }

@@ -653,5 +653,38 @@ TEST(ArgoCdPlugin, ReadmeApplicationRendersThroughThePlugin) {
             plugin["parameters"][0]["string"].as<std::string>());
 }
 
+// The plugin's own lines (helm's failure, its message) reach the log file the user named for
+// em-guard, as the post-renderer's do: the log is the one place a CI job or an operator reading
+// the sidecar's files sees every line of a run, whichever part of em-guard-render wrote it.
+TEST(ArgoCdPlugin, PluginLinesReachTheLogFileToo) {
+  const ArgoCdSandbox sandbox;
+  const fs::path log = sandbox.dir.path() / "em-guard.log";
+  Env failing = sandbox.environment(
+      "em-runtime",
+      json::parse(R"([{"name":"emguardArgs","array":["--log-file=)" + log.string() + R"("]}])"));
+  failing["FAKE_HELM_FAIL"] = "template: em-runtime/templates/deployment.yaml:12:3: bad value";
+  expect_failure(sandbox.generate(failing), 2, "`helm template` failed (exit status 1");
+  const std::string logged = read_file(log);
+  EXPECT_TRUE(contains(logged, "]: Error: template: em-runtime/templates/deployment.yaml:12"))
+      << logged;
+  EXPECT_TRUE(contains(logged, "]: em-guard-render argocd: error: `helm template` failed"))
+      << logged;
+
+  // From the sidecar's environment, and on success the post-renderer's notices join them.
+  const fs::path env_log = sandbox.dir.path() / "from-env.log";
+  Env ok = sandbox.environment("em-runtime");
+  ok["EMGUARD_LOG_FILE"] = env_log.string();
+  const ProcessResult rendered = sandbox.generate(ok);
+  ASSERT_EQ(rendered.exit_code, 0) << rendered.err;
+  EXPECT_TRUE(contains(read_file(env_log), "]: em-guard: backup mode gated")) << read_file(env_log);
+
+  // A log file that cannot be opened stops the plugin before helm runs, as the post-renderer does.
+  fs::remove(sandbox.log);
+  Env unopenable = sandbox.environment("em-runtime");
+  unopenable["EMGUARD_LOG_FILE"] = (sandbox.dir.path() / "no-such-dir" / "x.log").string();
+  expect_failure(sandbox.generate(unopenable), 3, "cannot open the log file");
+  EXPECT_FALSE(fs::exists(sandbox.log)) << "helm never ran";
+}
+
 }  // namespace
 }  // namespace emguard::render::argocd
