@@ -7,6 +7,10 @@
 # token or Secret data, and `set -x` is never used because it would echo them.
 
 # Unset variables are bugs in these scripts; failing loudly beats dumping the wrong thing.
+# No `set -e`: the scripts test commands that are expected to fail (a server not up yet, a
+# missing database), and -e's exemptions (inside `if`, `&&`, functions called from them) differ
+# between dash, busybox and bash. Every command whose failure matters is checked explicitly,
+# so each failure gets its own message and exit status instead of a silent exit.
 set -u
 
 # Exit status a wait check returns to stop waiting at once (e.g. the backup Job failed).
