@@ -250,16 +250,10 @@ class InlineValuesFile {
                           std::strerror(errno));
     }
     path_ = pattern;
-    std::string_view rest(text);
-    while (!rest.empty()) {
-      const ssize_t written = ::write(fd, rest.data(), rest.size());
-      if (written < 0 && errno == EINTR) continue;
-      if (written < 0) {
-        const int saved = errno;
-        ::close(fd);
-        throw SystemFailure("cannot write " + path_ + ": " + std::strerror(saved));
-      }
-      rest.remove_prefix(static_cast<std::size_t>(written));
+    if (!write_all(fd, text)) {
+      const int saved = errno;
+      ::close(fd);
+      throw SystemFailure("cannot write " + path_ + ": " + std::strerror(saved));
     }
     ::close(fd);
   }

@@ -174,19 +174,6 @@ bool validate(const Arguments& arguments, const std::string& output,
   return counts.errors == 0;
 }
 
-// All or nothing: the whole output is built before the first byte is written.
-bool write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t written = ::write(fd, bytes.data(), bytes.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(written));
-  }
-  return true;
-}
-
 }  // namespace
 
 // The post-renderer: options in argv, the rendered manifests in `input` (stdin, or helm's output
@@ -254,7 +241,8 @@ int run_post_renderer(int argc, char** argv, std::istream& input, const std::str
     if (arguments.explain) {
       for (const std::string& line : result.explanation) messages.emit("em-guard: " + line);
     }
-    if (!write_all(STDOUT_FILENO, result.output)) {
+    // All or nothing: the whole output was built before this first byte is written.
+    if (!emguard::write_all(STDOUT_FILENO, result.output)) {
       messages.emit(std::string("em-guard-render: error: cannot write the output: ") +
                     std::strerror(errno));
       return emguard::exit_status(emguard::ExitCode::SystemError);

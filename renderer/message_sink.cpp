@@ -10,20 +10,10 @@
 #include <cstring>
 #include <ctime>
 
+#include "emguard/files.hpp"
+
 namespace emguard::render_cli {
 namespace {
-
-bool write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t written = ::write(fd, bytes.data(), bytes.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(written));
-  }
-  return true;
-}
 
 std::string with_final_newline(std::string_view message) {
   std::string text(message);

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "emguard/files.hpp"
+
 namespace emguard::webhook {
 namespace {
 
@@ -63,17 +65,7 @@ void Logger::log(LogLevel level, std::string_view message, nlohmann::json fields
   text += '\n';
   // One write per line (pipes keep writes up to PIPE_BUF atomic; longer lines still go out whole
   // from this thread's point of view).
-  const char* data = text.data();
-  std::size_t left = text.size();
-  while (left > 0) {
-    const ssize_t written = ::write(STDERR_FILENO, data, left);
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return;  // nowhere to report a broken stderr
-    }
-    data += written;
-    left -= static_cast<std::size_t>(written);
-  }
+  (void)write_all(STDERR_FILENO, text);  // nowhere to report a broken stderr
 }
 
 }  // namespace emguard::webhook

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <istream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace emguard {
@@ -22,6 +23,11 @@ std::string read_stream(std::istream& input, const std::string& what);
 // The whole file (read_stream's limit applies). Throws InputError naming the path and the
 // system's reason.
 std::string read_text_file(const std::filesystem::path& path);
+
+// Writes all of `bytes` to the file descriptor, through short writes and EINTR. False (errno
+// set) when a write fails. The front ends' one write loop: stdout all or nothing, the message
+// channels, the webhook's log, temporary files.
+bool write_all(int fd, std::string_view bytes);
 
 // `path` itself when it is a file; for a directory, every *.yaml, *.yml and *.json file below it
 // (hidden entries skipped), sorted so that output order does not depend on the file system.
