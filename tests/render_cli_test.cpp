@@ -419,15 +419,7 @@ TEST(RenderCli, InputOverTheLimitFailsWithBoundedMemory) {
 // and expanding it took 37 s, 3.4 GB and wrote 110 MB. Refused within the address-space limit,
 // in well under a second, with the place named and nothing on stdout.
 std::string with_alias_bomb() {
-  std::string bomb =
-      "    em-guard.io/laughs-0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
-  for (int level = 1; level < 10; ++level) {
-    const std::string previous = "*l" + std::to_string(level - 1);
-    bomb +=
-        "    em-guard.io/laughs-" + std::to_string(level) + ": &l" + std::to_string(level) + " [";
-    for (int i = 0; i < 9; ++i) bomb += (i == 0 ? "" : ", ") + previous;
-    bomb += "]\n";
-  }
+  const std::string bomb = emguard::test::alias_bomb_lines("    ", "em-guard.io/laughs-", 10);
   std::string input = sample();
   const std::string anchor =
       "  annotations:\n    em-runtime.io/migrations: \"alembic upgrade head\"\n";

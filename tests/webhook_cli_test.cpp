@@ -292,14 +292,8 @@ TEST(WebhookCli, CheckReadsYamlAsKubernetesDoes) {
   EXPECT_TRUE(contains(nested_result.out, nested.string() + ":10: error [pinned-images]"))
       << nested_result.out;
 
-  std::string bomb = "apiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec:\n";
-  bomb += "  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
-  for (int level = 1; level < 10; ++level) {
-    const std::string previous = "*l" + std::to_string(level - 1);
-    bomb += "  l" + std::to_string(level) + ": &l" + std::to_string(level) + " [";
-    for (int i = 0; i < 9; ++i) bomb += (i == 0 ? "" : ", ") + previous;
-    bomb += "]\n";
-  }
+  const std::string bomb = "apiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec:\n" +
+                           test::alias_bomb_lines("  ", "l", 10);
   const auto bomb_file = write_in(dir, "bomb.yaml", bomb);
 #if defined(__SANITIZE_ADDRESS__)
   const std::string limit;  // AddressSanitizer reserves terabytes of shadow memory

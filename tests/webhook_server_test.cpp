@@ -1053,14 +1053,8 @@ TEST(WebhookServer, PolicyReplacedByAnAliasBombKeepsThePreviousOne) {
       review(*client, "/validate", pod_review("production", "nginx:latest")).value("allowed", true),
       false);
 
-  std::string bomb = "apiVersion: em-guard.io/v1alpha1\nkind: Policy\nlaughs:\n";
-  bomb += "  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
-  for (int level = 1; level < 10; ++level) {
-    const std::string previous = "*l" + std::to_string(level - 1);
-    bomb += "  l" + std::to_string(level) + ": &l" + std::to_string(level) + " [";
-    for (int i = 0; i < 9; ++i) bomb += (i == 0 ? "" : ", ") + previous;
-    bomb += "]\n";
-  }
+  const std::string bomb =
+      "apiVersion: em-guard.io/v1alpha1\nkind: Policy\nlaughs:\n" + alias_bomb_lines("  ", "l", 10);
   ASSERT_LT(bomb.size(), 1000u);
   replace_file(policy, bomb);
   const auto rejected =

@@ -467,15 +467,8 @@ TEST(YamlRead, CollectionKeysAreRefused) {
 
 // "Billion laughs": ten levels of nine aliases each, 9^9 strings from about 600 bytes.
 std::string alias_bomb(int levels) {
-  std::string text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: laughs}\ndata:\n";
-  text += "  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
-  for (int level = 1; level < levels; ++level) {
-    const std::string previous = "*l" + std::to_string(level - 1);
-    text += "  l" + std::to_string(level) + ": &l" + std::to_string(level) + " [";
-    for (int i = 0; i < 9; ++i) text += (i == 0 ? "" : ", ") + previous;
-    text += "]\n";
-  }
-  return text;
+  return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: laughs}\ndata:\n" +
+         test::alias_bomb_lines("  ", "l", levels);
 }
 
 TEST(YamlRead, AliasBombIsRefusedQuickly) {
