@@ -229,21 +229,7 @@ HttpResponse to_response(const http::response<http::string_body>& message) {
 }  // namespace
 
 std::optional<HttpResponse> TlsClient::read_response(std::string* error) {
-  if (!impl_->stream) {
-    if (error != nullptr) *error = "not connected";
-    return std::nullopt;
-  }
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(64 * 1024 * 1024);
-  impl_->lowest().expires_after(impl_->options.timeout);
-  const beast::error_code ec = impl_->run([&](auto handler) {
-    http::async_read(*impl_->stream, impl_->buffer, parser, std::move(handler));
-  });
-  if (ec) {
-    if (error != nullptr) *error = "read: " + ec.message();
-    return std::nullopt;
-  }
-  return to_response(parser.get());
+  return write_while_reading({}, nullptr, error);  // nothing to write: only the read runs
 }
 
 std::optional<HttpResponse> TlsClient::write_while_reading(std::string_view bytes,
@@ -258,10 +244,13 @@ std::optional<HttpResponse> TlsClient::write_while_reading(std::string_view byte
   impl_->lowest().expires_after(impl_->options.timeout);
   // One read and one write may be outstanding at once on an SSL stream (full duplex); both run
   // on this thread's io_context until each has completed.
-  beast::error_code written = asio::error::timed_out;
+  beast::error_code written;
   beast::error_code read = asio::error::timed_out;
-  asio::async_write(*impl_->stream, asio::buffer(bytes.data(), bytes.size()),
-                    [&written](beast::error_code ec, std::size_t) { written = ec; });
+  if (!bytes.empty()) {
+    written = asio::error::timed_out;
+    asio::async_write(*impl_->stream, asio::buffer(bytes.data(), bytes.size()),
+                      [&written](beast::error_code ec, std::size_t) { written = ec; });
+  }
   http::async_read(*impl_->stream, impl_->buffer, parser,
                    [&read](beast::error_code ec, std::size_t) { read = ec; });
   impl_->io.restart();
