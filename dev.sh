@@ -164,8 +164,8 @@ demo() {
   build/release/webhook/em-guard-webhook check -f "$out/em-runtime.latest.yaml" \
     --environment staging | tail -n 1
   echo
-  echo "== policy test suites (policies/tests)"
-  build/release/webhook/em-guard-webhook test policies/tests | tail -n 1
+  echo "== policy test suites (tests/policy-suites)"
+  build/release/webhook/em-guard-webhook test tests/policy-suites | tail -n 1
   echo
   demo_webhook "$out"
   echo

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "webhook_load.hpp"
+#include "bench/webhook_load.hpp"
 
 namespace {
 

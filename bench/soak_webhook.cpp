@@ -44,7 +44,7 @@
 #include <thread>
 #include <vector>
 
-#include "webhook_load.hpp"
+#include "bench/webhook_load.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "webhook_load.hpp"
+#include "bench/webhook_load.hpp"
 
 #include <fcntl.h>
 #include <openssl/ssl.h>

@@ -12,18 +12,18 @@
 #include <string>
 #include <string_view>
 
-#include "emguard/engine.hpp"
-#include "emguard/environment.hpp"
-#include "emguard/error.hpp"
-#include "emguard/exit_code.hpp"
-#include "emguard/files.hpp"
-#include "emguard/manifests.hpp"
-#include "emguard/policy.hpp"
-#include "emguard/render/render.hpp"
-#include "emguard/report.hpp"
-#include "message_sink.hpp"
+#include "policies/common/error.hpp"
+#include "policies/common/exit_code.hpp"
+#include "policies/common/files.hpp"
+#include "policies/engine/engine.hpp"
+#include "policies/engine/environment.hpp"
+#include "policies/engine/policy.hpp"
+#include "policies/manifests/objects.hpp"
+#include "policies/reports/report.hpp"
+#include "renderer/inject/render.hpp"
+#include "renderer/message_sink.hpp"
 
-#include "argocd_frontend.hpp"
+#include "renderer/argocd/frontend.hpp"
 
 namespace {
 

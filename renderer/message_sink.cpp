@@ -1,4 +1,4 @@
-#include "message_sink.hpp"
+#include "renderer/message_sink.hpp"
 
 #include <fcntl.h>
 #include <termios.h>
@@ -10,7 +10,7 @@
 #include <cstring>
 #include <ctime>
 
-#include "emguard/files.hpp"
+#include "policies/common/files.hpp"
 
 namespace emguard::render_cli {
 namespace {

@@ -1,5 +1,5 @@
 // review_admission: the AdmissionReview contract without HTTP (the server tests cover transport).
-#include "emguard/admission.hpp"
+#include "policies/admission/admission.hpp"
 
 #include <gtest/gtest.h>
 

@@ -28,14 +28,14 @@
 #include <string>
 #include <vector>
 
-#include "emguard/error.hpp"
-#include "emguard/render/argocd.hpp"
-#include "emguard/render/config.hpp"
-#include "emguard/render/render.hpp"
+#include "policies/common/error.hpp"
+#include "renderer/argocd/plan.hpp"
+#include "renderer/inject/config.hpp"
+#include "renderer/inject/render.hpp"
 
-#include "support/files.hpp"
-#include "support/script_runner.hpp"
-#include "support/text.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/script_runner.hpp"
+#include "tests/support/text.hpp"
 
 namespace emguard::render::argocd {
 namespace {

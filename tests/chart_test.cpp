@@ -16,13 +16,13 @@
 #include <utility>
 #include <vector>
 
-#include "emguard/error.hpp"
-#include "emguard/policy.hpp"
-#include "emguard/schema.hpp"
-#include "emguard/yaml.hpp"
-#include "support/files.hpp"
-#include "support/script_runner.hpp"
-#include "support/text.hpp"
+#include "policies/common/error.hpp"
+#include "policies/engine/policy.hpp"
+#include "policies/engine/schema.hpp"
+#include "policies/manifests/yaml.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/script_runner.hpp"
+#include "tests/support/text.hpp"
 
 namespace emguard::test {
 namespace {

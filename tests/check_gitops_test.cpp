@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "emguard/error.hpp"
-#include "emguard/files.hpp"
-#include "emguard/manifests.hpp"
-#include "support/script_runner.hpp"
-#include "support/text.hpp"
+#include "policies/common/error.hpp"
+#include "policies/common/files.hpp"
+#include "policies/manifests/objects.hpp"
+#include "tests/support/script_runner.hpp"
+#include "tests/support/text.hpp"
 
 namespace emguard {
 namespace {

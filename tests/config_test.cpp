@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "emguard/error.hpp"
-#include "emguard/render/config.hpp"
-#include "emguard/schema.hpp"
+#include "policies/common/error.hpp"
+#include "policies/engine/schema.hpp"
+#include "renderer/inject/config.hpp"
 
-#include "support/files.hpp"
-#include "support/text.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/text.hpp"
 
 namespace emguard::render {
 namespace {

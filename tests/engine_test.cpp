@@ -1,5 +1,5 @@
 // The engine around the rules: environments, modes, exceptions and their expiry, decisions.
-#include "emguard/engine.hpp"
+#include "policies/engine/engine.hpp"
 
 #include <gtest/gtest.h>
 

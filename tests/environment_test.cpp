@@ -3,7 +3,7 @@
 // `test` and `serve` run them, and land in the same environment everywhere. The built-in
 // policy's modes make the environment visible in every decision: production enforces (deny),
 // staging warns (warn), dev is off (allow).
-#include "emguard/environment.hpp"
+#include "policies/engine/environment.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,14 +14,14 @@
 #include <string>
 #include <vector>
 
-#include "emguard/admission.hpp"
-#include "emguard/engine.hpp"
-#include "emguard/manifests.hpp"
-#include "emguard/suite.hpp"
-#include "emguard/yaml.hpp"
-#include "support/files.hpp"
-#include "support/script_runner.hpp"
-#include "support/text.hpp"
+#include "policies/admission/admission.hpp"
+#include "policies/engine/engine.hpp"
+#include "policies/engine/suite.hpp"
+#include "policies/manifests/objects.hpp"
+#include "policies/manifests/yaml.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/script_runner.hpp"
+#include "tests/support/text.hpp"
 
 namespace emguard {
 namespace {

@@ -1,4 +1,4 @@
-// One exit-code table (policies/include/emguard/exit_code.hpp) for em-guard-render and every
+// One exit-code table (policies/common/exit_code.hpp) for em-guard-render and every
 // em-guard-webhook command: each --help prints it, the README shows it, and the same class of
 // outcome gives the same status in both binaries.
 #include <gtest/gtest.h>
@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "emguard/exit_code.hpp"
-#include "support/files.hpp"
-#include "support/script_runner.hpp"
-#include "support/text.hpp"
-#include "support/webhook_server.hpp"
+#include "policies/common/exit_code.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/script_runner.hpp"
+#include "tests/support/text.hpp"
+#include "tests/support/webhook_server.hpp"
 
 namespace emguard {
 namespace {
@@ -55,7 +55,7 @@ TEST(ExitCodes, EveryHelpEndsWithTheOneTable) {
 TEST(ExitCodes, TheReadmeShowsTheSameTable) {
   const std::string readme = test::read_file(kSource / "README.md");
   EXPECT_TRUE(contains(readme, "```\n" + std::string(kExitCodeHelp) + "```\n"))
-      << "README.md must show the table of policies/include/emguard/exit_code.hpp verbatim";
+      << "README.md must show the table of policies/common/exit_code.hpp verbatim";
 }
 
 TEST(ExitCodes, SameOutcomeSameStatusInBothBinaries) {

@@ -1,6 +1,6 @@
 // Reading the front ends' inputs: the size bound, errors that name the input, and which files a
 // directory contributes.
-#include "emguard/files.hpp"
+#include "policies/common/files.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,9 +8,9 @@
 #include <sstream>
 #include <string>
 
-#include "emguard/error.hpp"
-#include "support/script_runner.hpp"
-#include "support/text.hpp"
+#include "policies/common/error.hpp"
+#include "tests/support/script_runner.hpp"
+#include "tests/support/text.hpp"
 
 namespace emguard {
 namespace {

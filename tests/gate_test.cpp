@@ -15,15 +15,15 @@
 #include <string>
 #include <vector>
 
-#include "emguard/k8s.hpp"
-#include "emguard/render/render.hpp"
-#include "emguard/stream.hpp"
-#include "emguard/yaml.hpp"
-#include "support/fake_kube_api.hpp"
-#include "support/files.hpp"
-#include "support/rendered.hpp"
-#include "support/script_runner.hpp"
-#include "support/text.hpp"
+#include "policies/manifests/pod_spec.hpp"
+#include "policies/manifests/stream.hpp"
+#include "policies/manifests/yaml.hpp"
+#include "renderer/inject/render.hpp"
+#include "tests/support/fake_kube_api.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/rendered.hpp"
+#include "tests/support/script_runner.hpp"
+#include "tests/support/text.hpp"
 
 namespace emguard::test {
 namespace {

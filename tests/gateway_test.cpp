@@ -1,4 +1,4 @@
-#include "emguard/gateway.hpp"
+#include "policies/references/hostname.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "emguard/image_ref.hpp"
+#include "policies/references/image_ref.hpp"
 
 #include <gtest/gtest.h>
 

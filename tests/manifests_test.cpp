@@ -1,14 +1,14 @@
 // Manifest loading for batch evaluation (YAML streams, JSON, Lists) and batch evaluation itself.
-#include "emguard/manifests.hpp"
+#include "policies/manifests/objects.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "emguard/error.hpp"
-#include "support/corpus.hpp"
-#include "support/files.hpp"
-#include "support/text.hpp"
+#include "policies/common/error.hpp"
+#include "tests/support/corpus.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/text.hpp"
 
 namespace emguard {
 namespace {

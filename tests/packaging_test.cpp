@@ -33,10 +33,10 @@
 #include <string>
 #include <vector>
 
-#include "emguard/error.hpp"
-#include "emguard/yaml.hpp"
-#include "support/files.hpp"
-#include "support/script_runner.hpp"
+#include "policies/common/error.hpp"
+#include "policies/manifests/yaml.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/script_runner.hpp"
 
 namespace emguard::test {
 namespace {
@@ -305,12 +305,12 @@ TEST(PackagingTest, Helm4RunsTheFirstCommandForItsPlatform) {
 }
 
 TEST(PackagingTest, VersionGuardRefusesWhatHelmWouldRefuse) {
-  // renderer/helm-plugin-version.cmake stops the configure step for a project version that
+  // renderer/helm-plugin/version.cmake stops the configure step for a project version that
   // plugin.yaml could not carry; it agrees with the strict-semver rule above.
   for (const char* version : {"0.1.0", "1.2.3", "10.20.30", "0.2", "0.2.0.1", "01.2.3", ""}) {
     const ProcessResult result =
         run_tool({kCmake, std::string("-DEMGUARD_PLUGIN_VERSION=") + version, "-P",
-                  (kSource / "renderer/helm-plugin-version.cmake").string()});
+                  (kSource / "renderer/helm-plugin/version.cmake").string()});
     EXPECT_EQ(result.ok(), is_strict_semver(version)) << version << ": " << result.combined();
   }
 }

@@ -14,14 +14,14 @@
 #include <utility>
 #include <vector>
 
-#include "emguard/admission.hpp"
-#include "emguard/k8s.hpp"
-#include "emguard/policy.hpp"
-#include "emguard/yaml.hpp"
-#include "support/files.hpp"
-#include "support/policy_eval.hpp"
-#include "support/script_runner.hpp"
-#include "support/text.hpp"
+#include "policies/admission/admission.hpp"
+#include "policies/engine/policy.hpp"
+#include "policies/manifests/pod_spec.hpp"
+#include "policies/manifests/yaml.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/policy_eval.hpp"
+#include "tests/support/script_runner.hpp"
+#include "tests/support/text.hpp"
 
 namespace emguard {
 namespace {

@@ -1,14 +1,14 @@
 // The policy file: schema and semantic validation, environments, modes, dates.
-#include "emguard/policy.hpp"
+#include "policies/engine/policy.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "emguard/error.hpp"
-#include "emguard/schema.hpp"
-#include "support/files.hpp"
-#include "support/text.hpp"
+#include "policies/common/error.hpp"
+#include "policies/engine/schema.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/text.hpp"
 
 namespace emguard {
 namespace {

@@ -10,19 +10,19 @@
 #include <string>
 #include <vector>
 
-#include "emguard/admission.hpp"
-#include "emguard/engine.hpp"
-#include "emguard/manifests.hpp"
-#include "emguard/policy.hpp"
-#include "emguard/render/config.hpp"
-#include "emguard/render/render.hpp"
-#include "emguard/report.hpp"
-#include "emguard/schema.hpp"
-#include "emguard/suite.hpp"
-#include "emguard/yaml.hpp"
-#include "support/files.hpp"
-#include "support/script_runner.hpp"
-#include "support/text.hpp"
+#include "policies/admission/admission.hpp"
+#include "policies/engine/engine.hpp"
+#include "policies/engine/policy.hpp"
+#include "policies/engine/schema.hpp"
+#include "policies/engine/suite.hpp"
+#include "policies/manifests/objects.hpp"
+#include "policies/manifests/yaml.hpp"
+#include "policies/reports/report.hpp"
+#include "renderer/inject/config.hpp"
+#include "renderer/inject/render.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/script_runner.hpp"
+#include "tests/support/text.hpp"
 
 namespace emguard::test {
 namespace {
@@ -105,7 +105,7 @@ void expect_shown_as(const std::string& actual, const std::string& shown) {
 TEST(Readme, EveryExampleIsItsFileByteForByte) {
   const auto found = examples();
   for (const char* path :
-       {"policies/tests/policies/readme.yaml", "policies/tests/readme.yaml",
+       {"tests/policy-suites/policies/readme.yaml", "tests/policy-suites/readme.yaml",
         "tests/fixtures/readme/em-guard.yaml", "tests/fixtures/readme/argocd-application.yaml",
         "tests/fixtures/readme/values-cert-manager.yaml",
         "tests/fixtures/readme/values-manual-tls.yaml"}) {
@@ -118,7 +118,7 @@ TEST(Readme, EveryExampleIsItsFileByteForByte) {
 }
 
 TEST(Readme, PolicyExampleIsTestedByTheSuiteExample) {
-  const fs::path suite = kSource / "policies/tests/readme.yaml";
+  const fs::path suite = kSource / "tests/policy-suites/readme.yaml";
   const SuiteResult result = run_suite(read_file(suite), suite, read_file);
   EXPECT_EQ(result.error, "");
   EXPECT_EQ(result.cases.size(), 3u);

@@ -20,10 +20,10 @@
 #include <thread>
 #include <vector>
 
-#include "support/files.hpp"
-#include "support/script_runner.hpp"
-#include "support/terminal.hpp"
-#include "support/text.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/script_runner.hpp"
+#include "tests/support/terminal.hpp"
+#include "tests/support/text.hpp"
 
 namespace emguard::test {
 namespace {

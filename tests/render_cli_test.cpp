@@ -18,13 +18,13 @@
 #include <string>
 #include <vector>
 
-#include "emguard/render/config.hpp"
-#include "emguard/render/render.hpp"
+#include "renderer/inject/config.hpp"
+#include "renderer/inject/render.hpp"
 
-#include "support/corpus.hpp"
-#include "support/files.hpp"
-#include "support/script_runner.hpp"
-#include "support/text.hpp"
+#include "tests/support/corpus.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/script_runner.hpp"
+#include "tests/support/text.hpp"
 
 namespace emguard::render {
 namespace {

@@ -16,18 +16,18 @@
 #include <string_view>
 #include <vector>
 
-#include "emguard/engine.hpp"
-#include "emguard/error.hpp"
-#include "emguard/manifests.hpp"
-#include "emguard/policy.hpp"
-#include "emguard/render/config.hpp"
-#include "emguard/render/render.hpp"
-#include "emguard/report.hpp"
-#include "emguard/stream.hpp"
-#include "emguard/yaml.hpp"
+#include "policies/common/error.hpp"
+#include "policies/engine/engine.hpp"
+#include "policies/engine/policy.hpp"
+#include "policies/manifests/objects.hpp"
+#include "policies/manifests/stream.hpp"
+#include "policies/manifests/yaml.hpp"
+#include "policies/reports/report.hpp"
+#include "renderer/inject/config.hpp"
+#include "renderer/inject/render.hpp"
 
-#include "support/files.hpp"
-#include "support/text.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/text.hpp"
 
 namespace emguard::render {
 namespace {

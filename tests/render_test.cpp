@@ -10,17 +10,17 @@
 #include <string_view>
 #include <vector>
 
-#include "emguard/error.hpp"
-#include "emguard/image_ref.hpp"
-#include "emguard/k8s.hpp"
-#include "emguard/render/config.hpp"
-#include "emguard/render/render.hpp"
-#include "emguard/stream.hpp"
-#include "emguard/yaml.hpp"
+#include "policies/common/error.hpp"
+#include "policies/manifests/pod_spec.hpp"
+#include "policies/manifests/stream.hpp"
+#include "policies/manifests/yaml.hpp"
+#include "policies/references/image_ref.hpp"
+#include "renderer/inject/config.hpp"
+#include "renderer/inject/render.hpp"
 
-#include "support/corpus.hpp"
-#include "support/files.hpp"
-#include "support/text.hpp"
+#include "tests/support/corpus.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/text.hpp"
 
 namespace emguard::render {
 namespace {

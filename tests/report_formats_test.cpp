@@ -15,13 +15,13 @@
 #include <string>
 #include <vector>
 
-#include "emguard/engine.hpp"
-#include "emguard/schema.hpp"
-#include "emguard/xml.hpp"
-#include "support/files.hpp"
-#include "support/schemas.hpp"
-#include "support/script_runner.hpp"
-#include "support/text.hpp"
+#include "policies/engine/engine.hpp"
+#include "policies/engine/schema.hpp"
+#include "policies/reports/xml.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/schemas.hpp"
+#include "tests/support/script_runner.hpp"
+#include "tests/support/text.hpp"
 
 namespace emguard {
 namespace {
@@ -193,7 +193,7 @@ TEST(TestReport, JunitReportsASuiteThatCannotBeLoadedAsAnError) {
 TEST(TestReport, JunitOfTheRepositorySuitesCountsWhatTheTextReportCounts) {
   EMGUARD_SCHEMAS_OR_SKIP(schemas);
   XMLLINT_OR_SKIP(tool);
-  const std::string suites = (kSource / "policies/tests").string();
+  const std::string suites = (kSource / "tests/policy-suites").string();
   const auto text = test::run_webhook({"test", suites});
   const auto junit = test::run_webhook({"test", suites, "-o", "junit"});
   ASSERT_EQ(text.exit_code, 0) << text.out;
@@ -224,7 +224,7 @@ TEST(TestReport, JsonListsEveryCaseWithExpectedAndActualOfFailures) {
 
 TEST(TestReport, OutputFormatIsChecked) {
   const auto result =
-      test::run_webhook({"test", (kSource / "policies/tests").string(), "-o", "xml"});
+      test::run_webhook({"test", (kSource / "tests/policy-suites").string(), "-o", "xml"});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_TRUE(contains(result.err, "--output must be text, json or junit, not \"xml\""))
       << result.err;

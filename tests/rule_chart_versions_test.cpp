@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "emguard/engine.hpp"
-#include "emguard/policy.hpp"
-#include "support/policy_eval.hpp"
+#include "policies/engine/engine.hpp"
+#include "policies/engine/policy.hpp"
+#include "tests/support/policy_eval.hpp"
 
 namespace emguard {
 namespace {

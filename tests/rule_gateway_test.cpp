@@ -8,12 +8,12 @@
 #include <utility>
 #include <vector>
 
-#include "emguard/engine.hpp"
-#include "emguard/policy.hpp"
-#include "emguard/stream.hpp"
-#include "emguard/yaml.hpp"
-#include "support/files.hpp"
-#include "support/policy_eval.hpp"
+#include "policies/engine/engine.hpp"
+#include "policies/engine/policy.hpp"
+#include "policies/manifests/stream.hpp"
+#include "policies/manifests/yaml.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/policy_eval.hpp"
 
 namespace emguard {
 namespace {
@@ -591,7 +591,7 @@ TEST(GatewayConsistency, BatchSettingsMatchAnyRouteHostname) {
 // -----------------------------------------------------------
 
 // The Gateway API project's own examples of an HTTP listener that only redirects to https, kept
-// in policies/tests/manifests/gateway-api/ (kubernetes-sigs/gateway-api at commit
+// in tests/policy-suites/manifests/gateway-api/ (kubernetes-sigs/gateway-api at commit
 // 4564255ac2c35d582249b3cdf261bdf51c8bca32):
 // - examples/standard/http-redirect.yaml
 // - examples/standard/simple-http-https/{gateway,foo-route,bar-route,tls-redirect-route}.yaml
@@ -599,7 +599,7 @@ TEST(GatewayConsistency, BatchSettingsMatchAnyRouteHostname) {
 //   httproute-redirect-http.yaml and httproute-redirect-https.yaml
 std::vector<json> gateway_api_example(const std::string& file) {
   return objects_in(test::read_file(std::filesystem::path(EMGUARD_SOURCE_DIR) /
-                                    "policies/tests/manifests/gateway-api" / file));
+                                    "tests/policy-suites/manifests/gateway-api" / file));
 }
 
 std::string name_of(const json& obj) {

@@ -24,11 +24,11 @@
 #include <thread>
 #include <vector>
 
-#include "support/fake_kube_api.hpp"
-#include "support/real_servers.hpp"
-#include "support/rendered.hpp"
-#include "support/script_runner.hpp"
-#include "support/text.hpp"
+#include "tests/support/fake_kube_api.hpp"
+#include "tests/support/real_servers.hpp"
+#include "tests/support/rendered.hpp"
+#include "tests/support/script_runner.hpp"
+#include "tests/support/text.hpp"
 
 namespace emguard::test {
 namespace {

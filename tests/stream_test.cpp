@@ -9,13 +9,13 @@
 #include <string_view>
 #include <vector>
 
-#include "emguard/error.hpp"
-#include "emguard/stream.hpp"
-#include "emguard/yaml.hpp"
+#include "policies/common/error.hpp"
+#include "policies/manifests/stream.hpp"
+#include "policies/manifests/yaml.hpp"
 
-#include "support/corpus.hpp"
-#include "support/files.hpp"
-#include "support/text.hpp"
+#include "tests/support/corpus.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/text.hpp"
 
 namespace emguard {
 namespace {

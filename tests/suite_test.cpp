@@ -1,13 +1,13 @@
 // Policy test suites (run_suite) and the reports of check and test.
-#include "emguard/suite.hpp"
+#include "policies/engine/suite.hpp"
 
 #include <gtest/gtest.h>
 
 #include <map>
 #include <string>
 
-#include "emguard/error.hpp"
-#include "emguard/report.hpp"
+#include "policies/common/error.hpp"
+#include "policies/reports/report.hpp"
 
 namespace emguard {
 namespace {

@@ -1,4 +1,4 @@
-#include "emguard/version_pin.hpp"
+#include "policies/references/version_pin.hpp"
 
 #include <gtest/gtest.h>
 

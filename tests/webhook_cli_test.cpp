@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "support/corpus.hpp"
-#include "support/files.hpp"
-#include "support/script_runner.hpp"
-#include "support/text.hpp"
+#include "tests/support/corpus.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/script_runner.hpp"
+#include "tests/support/text.hpp"
 
 namespace emguard {
 namespace {
@@ -340,7 +340,7 @@ TEST(WebhookCli, PrintDefaultPolicyRoundTrips) {
 }
 
 TEST(WebhookCli, PolicySuitesOfTheRepositoryPass) {
-  const auto result = test::run_webhook({"test", (kSource / "policies/tests").string()});
+  const auto result = test::run_webhook({"test", (kSource / "tests/policy-suites").string()});
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
   EXPECT_TRUE(contains(result.out, " passed, 0 failed\n")) << result.out;
   EXPECT_FALSE(contains(result.out, "FAIL")) << result.out;

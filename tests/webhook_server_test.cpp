@@ -25,11 +25,11 @@
 #include <utility>
 #include <vector>
 
-#include "support/files.hpp"
-#include "support/script_runner.hpp"
-#include "support/text.hpp"
-#include "support/tls_client.hpp"
-#include "support/webhook_server.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/script_runner.hpp"
+#include "tests/support/text.hpp"
+#include "tests/support/tls_client.hpp"
+#include "tests/support/webhook_server.hpp"
 
 namespace emguard::test {
 namespace {

@@ -8,10 +8,10 @@
 #include <utility>
 #include <vector>
 
-#include "emguard/error.hpp"
-#include "emguard/stream.hpp"
-#include "emguard/yaml.hpp"
-#include "support/text.hpp"
+#include "policies/common/error.hpp"
+#include "policies/manifests/stream.hpp"
+#include "policies/manifests/yaml.hpp"
+#include "tests/support/text.hpp"
 
 namespace emguard {
 namespace {

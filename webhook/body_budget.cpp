@@ -1,4 +1,4 @@
-#include "body_budget.hpp"
+#include "webhook/body_budget.hpp"
 
 #include <algorithm>
 #include <utility>

@@ -1,4 +1,4 @@
-#include "log.hpp"
+#include "webhook/log.hpp"
 
 #include <unistd.h>
 
@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <ctime>
 
-#include "emguard/files.hpp"
+#include "policies/common/files.hpp"
 
 namespace emguard::webhook {
 namespace {

@@ -12,17 +12,17 @@
 #include <string>
 #include <vector>
 
-#include "emguard/engine.hpp"
-#include "emguard/environment.hpp"
-#include "emguard/error.hpp"
-#include "emguard/exit_code.hpp"
-#include "emguard/files.hpp"
-#include "emguard/manifests.hpp"
-#include "emguard/policy.hpp"
-#include "emguard/report.hpp"
-#include "emguard/stream.hpp"
-#include "emguard/suite.hpp"
-#include "server.hpp"
+#include "policies/common/error.hpp"
+#include "policies/common/exit_code.hpp"
+#include "policies/common/files.hpp"
+#include "policies/engine/engine.hpp"
+#include "policies/engine/environment.hpp"
+#include "policies/engine/policy.hpp"
+#include "policies/engine/suite.hpp"
+#include "policies/manifests/objects.hpp"
+#include "policies/manifests/stream.hpp"
+#include "policies/reports/report.hpp"
+#include "webhook/server.hpp"
 
 namespace {
 

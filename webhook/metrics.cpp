@@ -1,4 +1,4 @@
-#include "metrics.hpp"
+#include "webhook/metrics.hpp"
 
 #include <cstdio>
 

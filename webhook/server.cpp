@@ -1,4 +1,4 @@
-#include "server.hpp"
+#include "webhook/server.hpp"
 
 #include <malloc.h>
 
@@ -16,15 +16,15 @@
 #include <tuple>
 #include <vector>
 
-#include "asio.hpp"
-#include "body_budget.hpp"
-#include "emguard/admission.hpp"
-#include "emguard/engine.hpp"
-#include "emguard/error.hpp"
-#include "emguard/exit_code.hpp"
-#include "emguard/policy.hpp"
-#include "metrics.hpp"
-#include "tls.hpp"
+#include "policies/admission/admission.hpp"
+#include "policies/common/error.hpp"
+#include "policies/common/exit_code.hpp"
+#include "policies/engine/engine.hpp"
+#include "policies/engine/policy.hpp"
+#include "webhook/asio.hpp"
+#include "webhook/body_budget.hpp"
+#include "webhook/metrics.hpp"
+#include "webhook/tls.hpp"
 
 namespace emguard::webhook {
 namespace {

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "log.hpp"
+#include "webhook/log.hpp"
 
 namespace emguard::webhook {
 

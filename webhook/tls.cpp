@@ -1,4 +1,4 @@
-#include "tls.hpp"
+#include "webhook/tls.hpp"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -8,7 +8,7 @@
 #include <ctime>
 #include <stdexcept>
 
-#include "asio.hpp"
+#include "webhook/asio.hpp"
 
 namespace emguard::webhook {
 namespace {

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "emguard/admission.hpp"
+#include "policies/admission/admission.hpp"
 
 namespace {
 

@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <string>
 
-#include "emguard/engine.hpp"
-#include "emguard/error.hpp"
-#include "emguard/policy.hpp"
+#include "policies/common/error.hpp"
+#include "policies/engine/engine.hpp"
+#include "policies/engine/policy.hpp"
 
 namespace {
 

@@ -12,11 +12,11 @@
 #include <string_view>
 #include <vector>
 
-#include "emguard/error.hpp"
-#include "emguard/render/config.hpp"
-#include "emguard/render/render.hpp"
-#include "emguard/stream.hpp"
-#include "emguard/yaml.hpp"
+#include "policies/common/error.hpp"
+#include "policies/manifests/stream.hpp"
+#include "policies/manifests/yaml.hpp"
+#include "renderer/inject/config.hpp"
+#include "renderer/inject/render.hpp"
 
 namespace {
 

@@ -1,9 +1,9 @@
-#include "support/corpus.hpp"
+#include "tests/support/corpus.hpp"
 
 #include <algorithm>
 #include <cstdlib>
 
-#include "support/files.hpp"
+#include "tests/support/files.hpp"
 
 namespace emguard::test {
 namespace {

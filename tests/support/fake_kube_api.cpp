@@ -1,4 +1,4 @@
-#include "support/fake_kube_api.hpp"
+#include "tests/support/fake_kube_api.hpp"
 
 // Asio needs <utility> first under GCC 12 (see webhook/asio.hpp).
 #include <utility>

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "support/script_runner.hpp"
+#include "tests/support/script_runner.hpp"
 
 namespace emguard::test {
 

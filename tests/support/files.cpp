@@ -1,4 +1,4 @@
-#include "support/files.hpp"
+#include "tests/support/files.hpp"
 
 #include <fstream>
 #include <sstream>

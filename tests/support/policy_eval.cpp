@@ -1,11 +1,11 @@
-#include "support/policy_eval.hpp"
+#include "tests/support/policy_eval.hpp"
 
 #include <gtest/gtest.h>
 
 #include <utility>
 
-#include "emguard/policy.hpp"
-#include "emguard/yaml.hpp"
+#include "policies/engine/policy.hpp"
+#include "policies/manifests/yaml.hpp"
 
 namespace emguard::test {
 

@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "emguard/engine.hpp"
-#include "support/text.hpp"  // contains(), which the rule suites use with these helpers
+#include "policies/engine/engine.hpp"
+#include "tests/support/text.hpp"  // contains(), which the rule suites use with these helpers
 
 namespace emguard::test {
 

@@ -1,4 +1,4 @@
-#include "support/real_servers.hpp"
+#include "tests/support/real_servers.hpp"
 
 #include <pwd.h>
 #include <signal.h>

@@ -1,13 +1,13 @@
-#include "support/rendered.hpp"
+#include "tests/support/rendered.hpp"
 
 #include <map>
 #include <stdexcept>
 
-#include "emguard/k8s.hpp"
-#include "emguard/render/render.hpp"
-#include "emguard/stream.hpp"
-#include "emguard/yaml.hpp"
-#include "support/files.hpp"
+#include "policies/manifests/pod_spec.hpp"
+#include "policies/manifests/stream.hpp"
+#include "policies/manifests/yaml.hpp"
+#include "renderer/inject/render.hpp"
+#include "tests/support/files.hpp"
 
 namespace emguard::test {
 namespace {

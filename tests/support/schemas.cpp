@@ -1,4 +1,4 @@
-#include "support/schemas.hpp"
+#include "tests/support/schemas.hpp"
 
 #include <cstdlib>
 

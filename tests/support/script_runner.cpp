@@ -1,4 +1,4 @@
-#include "support/script_runner.hpp"
+#include "tests/support/script_runner.hpp"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -17,7 +17,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "support/rendered.hpp"
+#include "tests/support/rendered.hpp"
 
 namespace emguard::test {
 namespace fs = std::filesystem;

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "support/files.hpp"
+#include "tests/support/files.hpp"
 
 namespace emguard::test {
 

@@ -1,4 +1,4 @@
-#include "support/terminal.hpp"
+#include "tests/support/terminal.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

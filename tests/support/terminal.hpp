@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "support/script_runner.hpp"
+#include "tests/support/script_runner.hpp"
 
 namespace emguard::test {
 

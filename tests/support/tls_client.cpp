@@ -1,7 +1,7 @@
 // Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility>.
 #include <utility>
 
-#include "support/tls_client.hpp"
+#include "tests/support/tls_client.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

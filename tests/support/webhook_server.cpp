@@ -1,4 +1,4 @@
-#include "support/webhook_server.hpp"
+#include "tests/support/webhook_server.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
