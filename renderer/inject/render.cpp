@@ -16,16 +16,33 @@
 namespace emguard::render {
 namespace {
 
-struct Target {
-  const Document* document;
-  const ServiceConfig* service;
-  std::string version_key;  // migrating services only
-};
+// The only fields em-guard edits in a workload: the pod spec's initContainers and volumes
+// (strip_injected, inject_waits). Comparing them before and after tells an unchanged workload
+// (one that already had em-guard's containers) without converting the whole object twice.
+nlohmann::json edited_lists(const YAML::Node& pod_spec) {
+  nlohmann::json lists = nlohmann::json::object();
+  for (const char* list : {"initContainers", "volumes"}) {
+    // A const lookup: a missing key must not be inserted (it would fix the key order).
+    const YAML::Node items = std::as_const(pod_spec)[list];
+    if (items) lists[list] = to_json(items);
+  }
+  return lists;
+}
 
 // A matched workload parsed, checked, and with em-guard's earlier additions removed.
 struct Workload {
   YAML::Node object;
   PodSpecLocation pod;
+  nlohmann::json lists_before;  // edited_lists() as the input had them
+};
+
+// A matched workload, parsed once: the first pass checks it and takes its version key, the
+// second injects into the same tree.
+struct Target {
+  const Document* document;
+  const ServiceConfig* service;
+  Workload workload;
+  std::string version_key;  // migrating services only
 };
 
 // " (line 42)": where the field at `path` (or its nearest written ancestor) is in the stream, so
@@ -55,8 +72,9 @@ Workload prepare_workload(YAML::Node object, const Document& document,
                        field_line(document, path));
     }
   }
+  nlohmann::json lists_before = edited_lists(pod->spec);
   strip_injected(pod->spec);
-  return {object, std::move(*pod)};
+  return {object, std::move(*pod), std::move(lists_before)};
 }
 
 std::string most_common(const std::map<std::string, int>& counts) {
@@ -350,9 +368,10 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
   RenderResult result;
   Context context{config, resolve_release(documents, config, options), {}, {}, {}};
 
-  // Two passes over the matched workloads, each holding one parsed tree at a time: the first
-  // checks them and hashes the migrating ones (the gated Job's name, which the second pass
-  // writes into them), the second injects and writes them out.
+  // Two passes over the matched workloads: the first parses and checks them and hashes the
+  // migrating ones (the gated Job's name, which the second pass writes into them), the second
+  // injects into the same trees and writes them out. Only matched workloads are held (a few
+  // pod templates); every other document stays the bytes it was.
   std::vector<Target> targets;
   std::vector<bool> drop(documents.size(), false);
   for (const Document& document : documents) {
@@ -363,8 +382,9 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
     }
     const ServiceConfig* service = match_service(document.header, config, context.release);
     if (service == nullptr) continue;
-    const Workload workload = prepare_workload(parse_document(document), document, *service);
-    targets.push_back({&document, service, service->migrates ? version_key(workload) : ""});
+    Workload workload = prepare_workload(parse_document(document), document, *service);
+    std::string key = service->migrates ? version_key(workload) : "";
+    targets.push_back({&document, service, std::move(workload), std::move(key)});
   }
 
   if (targets.empty()) {
@@ -445,9 +465,7 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
   bool any_injected = false;
   for (const Target& target : targets) {
     const Document& document = *target.document;
-    YAML::Node object = parse_document(document);
-    const nlohmann::json before = to_json(object);
-    Workload workload = prepare_workload(object, document, *target.service);
+    const Workload& workload = target.workload;
     const std::vector<std::string> added =
         inject_waits(workload.pod.spec, *target.service, context, target.version_key);
     if (!added.empty()) any_injected = true;
@@ -463,7 +481,7 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
         target.service->migrates) {
       gate_accounts.push_back(service_account_of(workload.pod.spec));
     }
-    if (to_json(workload.object) == before) {
+    if (edited_lists(workload.pod.spec) == workload.lists_before) {
       result.explanation.push_back(what + ": already has em-guard's init containers; unchanged");
       continue;
     }
