@@ -1,5 +1,6 @@
-// The one place that includes Asio and Beast. Boost 1.74's asio/awaitable.hpp uses
-// std::exchange without including <utility> (DESIGN.md section 5), so <utility> comes first.
+// The one place that includes Asio and Beast (only webhook/ and tests/ do: docs/architecture.md,
+// Map). Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility>, so
+// <utility> comes first.
 #pragma once
 
 #include <utility>

@@ -12,7 +12,7 @@
 
 namespace emguard {
 
-// Stable rule names (DESIGN.md section 4).
+// Stable rule names (docs/architecture.md, Rules).
 inline constexpr std::string_view kPinnedImages = "pinned-images";
 inline constexpr std::string_view kPinnedChartVersions = "pinned-chart-versions";
 inline constexpr std::string_view kGatewayConsistency = "gateway-consistency";
