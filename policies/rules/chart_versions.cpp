@@ -1,5 +1,5 @@
-// pinned-chart-versions (docs/architecture.md, Rules): GitOps sources must name one exact version, so
-// that what a production cluster runs follows from what is committed. Classifying a version
+// pinned-chart-versions (docs/architecture.md, Rules): GitOps sources must name one exact version,
+// so that what a production cluster runs follows from what is committed. Classifying a version
 // string belongs to version_pin.hpp; this file finds the fields (Argo CD Application and
 // ApplicationSet, Flux HelmRelease, HelmChart and OCIRepository) and explains the verdict.
 #include <cstddef>

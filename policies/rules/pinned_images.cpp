@@ -1,5 +1,5 @@
-// pinned-images (docs/architecture.md, Rules): every container image of a pod-bearing object must name
-// an exact tag or a digest. Reference parsing and the pinned/unpinned decision belong to
+// pinned-images (docs/architecture.md, Rules): every container image of a pod-bearing object must
+// name an exact tag or a digest. Reference parsing and the pinned/unpinned decision belong to
 // image_ref.hpp; this file only finds the images and explains what is wrong with them.
 #include <algorithm>
 #include <array>
