@@ -19,6 +19,9 @@ PACKAGES=(
   postgresql postgresql-client redis-server redis-tools curl openssl
   # The tests validate the JUnit XML reports against Jenkins' schema with xmllint:
   libxml2-utils
+  # The container scripts are checked with shellcheck and run under busybox sh as well as dash
+  # (the injected containers' images use either):
+  shellcheck busybox
 )
 
 # The fuzz targets need clang and its libFuzzer/sanitizer runtimes.
@@ -173,11 +176,34 @@ demo() {
   echo "Helm plugin directory (helm plugin install): build/release/helm-plugin/em-guard"
 }
 
+# Each container script as it is injected (lib.sh first, then the script), so shellcheck sees
+# the functions and variables lib.sh defines.
+check_scripts() {
+  local script status=0
+  for script in renderer/scripts/*.sh; do
+    [ "$script" = renderer/scripts/lib.sh ] && continue
+    cat renderer/scripts/lib.sh "$script" | shellcheck --shell=sh - ||
+      { echo "dev.sh: shellcheck: $script (after lib.sh)" >&2; status=1; }
+  done
+  shellcheck --shell=sh renderer/scripts/lib.sh || status=1
+  return "$status"
+}
+
+# The tests that run the generated scripts, once more under busybox sh: ctest ran them under
+# /bin/sh (dash on Debian); tests/support/script_runner.cpp reads EMGUARD_TEST_SHELL.
+run_script_tests_under_busybox() {
+  echo "dev.sh: the script tests again, under busybox sh"
+  EMGUARD_TEST_SHELL="busybox sh" build/ci/tests/emguard_tests --gtest_brief=1 \
+    --gtest_filter="$SHELL_SCRIPT_TESTS"
+}
+
 run_tests() {
   install_packages
   check_format
+  check_scripts
   build ci
   ctest --preset ci
+  run_script_tests_under_busybox
 }
 
 # The sanitizers watch em-guard's own C++: the tests that run the generated shell scripts against

@@ -53,6 +53,7 @@ done || exit 1
 # The record as it is: NotFound means this is the first backup; any other error is final
 # (retrying would only hide an RBAC or API problem behind the Job's deadline).
 emg_exists=1
+# shellcheck disable=SC2016 # the $k and $v are go-template variables for kubectl, not sh's
 if ! kubectl get configmap "$EMG_RECORD" -n "$emg_ns" --request-timeout=30s \
   -o 'go-template={{range $k, $v := .data}}{{$k}} {{$v}}{{"\n"}}{{end}}' \
   >"$EMG_TMP/old" 2>"$EMG_TMP/err"; then

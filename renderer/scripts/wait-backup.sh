@@ -84,6 +84,7 @@ emg_backup_done() {
   fi
 
   # 2. The plan: is the backup of this version being taken now, and by which Job?
+  # shellcheck disable=SC2153 # EMG_PLAN comes from the container's env (waits.cpp), not a typo
   emg_plan=$(emg_get configmap "$EMG_PLAN" "{.data.job} {.data.$EMG_BACKUP_KEY}")
   emg_rc=$?
   [ "$emg_rc" -ne 2 ] || {
