@@ -267,6 +267,12 @@ TEST(ConfigErrors, RangesAndPatterns) {
                        "$.services[0].name: "));
   EXPECT_TRUE(
       contains(config_error("services:\n  - name: a\n    match: {}\n"), "$.services[0].match: "));
+  // Workload names are globs of `*` and `?` only (policies/common/glob.hpp): a `[...]` class or a
+  // `\` escape would silently never match a Kubernetes name, so it is refused.
+  EXPECT_TRUE(contains(config_error("services:\n  - name: a\n    match: {names: ['gov[0-9]']}\n"),
+                       "$.services[0].match.names[0]: "));
+  EXPECT_TRUE(contains(config_error("services:\n  - name: a\n    match: {names: ['gov\\\\*']}\n"),
+                       "$.services[0].match.names[0]: "));
   EXPECT_TRUE(contains(config_error("services:\n  - name: a\n"), "$.services[0]: "));
 }
 

@@ -20,8 +20,4 @@ inline std::string quoted(const char* text) { return quoted(std::string_view(tex
 // 'c', or '\xNN' for a non-printable byte.
 std::string quoted_char(char c);
 
-// Shell-style glob: `*` matches any run of characters (also none), `?` exactly one; everything
-// else literally. `ignore_case` folds ASCII letters.
-bool glob_match(std::string_view pattern, std::string_view text, bool ignore_case = false);
-
 }  // namespace emguard

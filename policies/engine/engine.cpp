@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "policies/common/error.hpp"
+#include "policies/common/glob.hpp"
 #include "policies/common/quoting.hpp"
 #include "policies/manifests/json_access.hpp"
 #include "policies/rules/rule.hpp"

@@ -8,6 +8,7 @@
 #include "emguard/embedded_policy.hpp"
 #include "policies/common/error.hpp"
 #include "policies/common/files.hpp"
+#include "policies/common/glob.hpp"
 #include "policies/common/quoting.hpp"
 #include "policies/engine/schema.hpp"
 #include "policies/manifests/pod_spec.hpp"

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "policies/common/ascii.hpp"
+#include "policies/common/glob.hpp"
 #include "policies/common/quoting.hpp"
 #include "policies/manifests/json_access.hpp"
 #include "policies/manifests/pod_spec.hpp"

@@ -1,10 +1,10 @@
 // Building blocks shared by the backup and wait injectors.
-#include <fnmatch.h>
 #include <algorithm>
 #include <stdexcept>
 #include <utility>
 
 #include "emguard/embedded_render.hpp"
+#include "policies/common/glob.hpp"
 #include "policies/common/sha256.hpp"
 #include "policies/manifests/yaml.hpp"
 #include "renderer/inject/inject.hpp"
@@ -254,7 +254,7 @@ const ServiceConfig* match_service(const DocumentHeader& header, const RenderCon
     }
     if (!match.names.empty() &&
         std::none_of(match.names.begin(), match.names.end(), [&](const std::string& glob) {
-          return fnmatch(expand(glob, release).c_str(), header.name.c_str(), 0) == 0;
+          return glob_match(expand(glob, release), header.name);
         })) {
       continue;
     }
