@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "policies/common/ascii.hpp"
+#include "policies/common/join.hpp"
 #include "policies/common/quoting.hpp"
 
 #include <algorithm>
@@ -293,15 +294,6 @@ unsigned default_port(std::string_view scheme) {
   if (ascii::equals_ignoring_case(scheme, "https")) return 443;
   if (ascii::equals_ignoring_case(scheme, "http")) return 80;
   return 0;
-}
-
-std::string join(const std::vector<std::string>& parts, std::string_view separator) {
-  std::string out;
-  for (const std::string& part : parts) {
-    if (!out.empty()) out += separator;
-    out += part;
-  }
-  return out;
 }
 
 OriginCheck check_one(std::string_view text, std::string_view scheme, std::string_view hostname,
