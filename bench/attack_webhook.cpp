@@ -32,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/args.hpp"
 #include "bench/webhook_load.hpp"
 
 namespace {
@@ -329,30 +330,25 @@ which makes the certificates. See bench/README.md.
 
 int main(int argc, char** argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
+  for (emguard::bench::Args args(argc, argv, die); args.next();) {
+    if (args.is("-h") || args.is("--help")) {
       std::cout << kUsage;
       return 0;
     }
-    const auto value = [&] {
-      if (i + 1 >= argc) die(arg + " needs a value");
-      return std::string(argv[++i]);
-    };
-    if (arg == "--server")
-      options.server = value();
-    else if (arg == "--certs")
-      options.certs = value();
-    else if (arg == "--seconds")
-      options.seconds = std::stod(value());
-    else if (arg == "--rate")
-      options.rate = std::stod(value());
-    else if (arg == "--only")
-      options.only = value();
-    else if (arg == "--server-arg")
-      options.server_args.push_back(value());
+    if (args.is("--server"))
+      options.server = args.value();
+    else if (args.is("--certs"))
+      options.certs = args.value();
+    else if (args.is("--seconds"))
+      options.seconds = args.number(1, 3600);
+    else if (args.is("--rate"))
+      options.rate = args.number(1, 1e6);
+    else if (args.is("--only"))
+      options.only = args.value();
+    else if (args.is("--server-arg"))
+      options.server_args.push_back(args.value());
     else
-      die("unknown argument " + arg);
+      die("unknown argument " + args.arg());
   }
   if (options.server.empty() || options.certs.empty())
     die("--server BIN and --certs DIR are required");

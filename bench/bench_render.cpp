@@ -36,6 +36,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/args.hpp"
 #include "policies/common/error.hpp"
 #include "policies/manifests/stream.hpp"
 #include "renderer/inject/config.hpp"
@@ -418,29 +419,10 @@ int run_exec(const std::vector<std::string>& command, const ExecOptions& options
   return 0;
 }
 
-double parse_seconds(const std::string& text, const char* what) {
-  char* end = nullptr;
-  const double value = std::strtod(text.c_str(), &end);
-  if (end == text.c_str() || *end != '\0' || !(value > 0) || value > 3600) {
-    fail(std::string(what) + " must be a number of seconds, not \"" + text + "\"");
-  }
-  return value;
-}
-
-int parse_count(const std::string& text, const char* what) {
-  char* end = nullptr;
-  const long value = std::strtol(text.c_str(), &end, 10);
-  if (end == text.c_str() || *end != '\0' || value < 1 || value > 100000) {
-    fail(std::string(what) + " must be a positive number, not \"" + text + "\"");
-  }
-  return static_cast<int>(value);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
-  std::vector<std::string> args(argv + 1, argv + argc);
   Budget budget;
   ExecOptions exec_options;
   std::size_t top = 10;
@@ -448,36 +430,31 @@ int main(int argc, char** argv) {
   bool exec = false;
   std::vector<Case> cases;
   std::vector<std::string> command;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    const auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) fail("option " + arg + " needs a value");
-      return args[++i];
-    };
-    if (arg == "-h" || arg == "--help") {
+  for (emguard::bench::Args args(argc, argv, fail); args.next();) {
+    const std::string& arg = args.arg();
+    if (args.is("-h") || args.is("--help")) {
       std::cout << kUsage;
       return 0;
-    } else if (arg == "--runs") {
-      budget.runs = parse_count(value(), "--runs");
-    } else if (arg == "--max-seconds") {
-      budget.max_seconds = parse_seconds(value(), "--max-seconds");
-    } else if (arg == "--top") {
-      top = static_cast<std::size_t>(parse_count(value(), "--top"));
-    } else if (arg == "--namespace") {
-      release_namespace = value();
-    } else if (arg == "--profile") {
-      profile_path = value();
-    } else if (arg == "--exec") {
+    } else if (args.is("--runs")) {
+      budget.runs = static_cast<int>(args.whole(1, 100000));
+    } else if (args.is("--max-seconds")) {
+      budget.max_seconds = args.number(0.001, 3600);
+    } else if (args.is("--top")) {
+      top = static_cast<std::size_t>(args.whole(1, 100000));
+    } else if (args.is("--namespace")) {
+      release_namespace = args.value();
+    } else if (args.is("--profile")) {
+      profile_path = args.value();
+    } else if (args.is("--exec")) {
       exec = true;
-    } else if (arg == "--stdin") {
-      exec_options.stdin_path = value();
-    } else if (arg == "--no-warm-up") {
+    } else if (args.is("--stdin")) {
+      exec_options.stdin_path = args.value();
+    } else if (args.is("--no-warm-up")) {
       exec_options.warm_up = false;
-    } else if (arg == "--timeout") {
-      exec_options.timeout_s = parse_seconds(value(), "--timeout");
-    } else if (arg == "--") {
-      command.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
-      break;
+    } else if (args.is("--timeout")) {
+      exec_options.timeout_s = args.number(0.001, 3600);
+    } else if (args.is("--")) {
+      command = args.rest();
     } else if (const std::size_t equals = arg.find('=');
                equals != std::string::npos && equals > 0 && arg[0] != '-') {
       Case c{arg.substr(0, equals), arg.substr(equals + 1), ""};

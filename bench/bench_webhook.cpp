@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/args.hpp"
 #include "bench/webhook_load.hpp"
 
 namespace {
@@ -116,35 +117,30 @@ Run it through bench/run-webhook, which makes the certificates. See bench/README
 
 int main(int argc, char** argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
+  for (emguard::bench::Args args(argc, argv, die); args.next();) {
+    if (args.is("-h") || args.is("--help")) {
       std::cout << kUsage;
       return 0;
     }
-    const auto value = [&] {
-      if (i + 1 >= argc) die(arg + " needs a value");
-      return std::string(argv[++i]);
-    };
-    if (arg == "--server")
-      options.server = value();
-    else if (arg == "--certs")
-      options.certs = value();
-    else if (arg == "--connections")
-      options.connections = std::stoi(value());
-    else if (arg == "--rate")
-      options.rate = std::stod(value());
-    else if (arg == "--seconds")
-      options.seconds = std::stod(value());
-    else if (arg == "--threads")
-      options.threads = std::stoi(value());
-    else if (arg == "--server-arg")
-      options.server_args.push_back(value());
-    else if (arg == "--print-reviews") {
+    if (args.is("--server"))
+      options.server = args.value();
+    else if (args.is("--certs"))
+      options.certs = args.value();
+    else if (args.is("--connections"))
+      options.connections = static_cast<int>(args.whole(1, 10000));
+    else if (args.is("--rate"))
+      options.rate = args.number(1, 1e6);
+    else if (args.is("--seconds"))
+      options.seconds = args.number(0.1, 3600);
+    else if (args.is("--threads"))
+      options.threads = static_cast<int>(args.whole(1, 1024));
+    else if (args.is("--server-arg"))
+      options.server_args.push_back(args.value());
+    else if (args.is("--print-reviews")) {
       for (const Review& review : realistic_reviews()) std::printf("%s\n", review.body.c_str());
       return 0;
     } else
-      die("unknown argument " + arg);
+      die("unknown argument " + args.arg());
   }
   if (options.server.empty() || options.certs.empty())
     die("--server BIN and --certs DIR are required");

@@ -44,6 +44,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/args.hpp"
 #include "bench/webhook_load.hpp"
 
 namespace {
@@ -756,54 +757,39 @@ check passed, 1 a check failed, 2 wrong usage or a failed set-up. See bench/READ
 
 int main(int argc, char** argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
+  for (emguard::bench::Args args(argc, argv, die); args.next();) {
+    if (args.is("-h") || args.is("--help")) {
       std::cout << kUsage;
       return 0;
     }
-    const auto value = [&] {
-      if (i + 1 >= argc) die(arg + " needs a value");
-      return std::string(argv[++i]);
-    };
-    const auto number = [&](int min) {
-      const std::string text = value();
-      try {
-        std::size_t used = 0;
-        const double parsed = std::stod(text, &used);
-        if (used == text.size() && parsed >= min) return parsed;
-      } catch (const std::exception&) {
-      }
-      die(arg + " must be a number of at least " + std::to_string(min) + ", not \"" + text + "\"");
-    };
-    if (arg == "--server")
-      options.server = value();
-    else if (arg == "--certs")
-      options.certs = value();
-    else if (arg == "--make-certs")
-      options.make_certs = value();
-    else if (arg == "--policy")
-      options.policy = value();
-    else if (arg == "--work")
-      options.work = value();
-    else if (arg == "--seconds")
-      options.seconds = number(10);
-    else if (arg == "--rate")
-      options.rate = number(1);
-    else if (arg == "--connections")
-      options.connections = static_cast<int>(number(1));
-    else if (arg == "--threads")
-      options.threads = static_cast<int>(number(1));
-    else if (arg == "--warm-up")
-      options.warm_up = number(0);
-    else if (arg == "--sample-every")
-      options.sample_every = number(1);
-    else if (arg == "--max-rss-growth")
-      options.max_rss_growth = number(1);
-    else if (arg == "--fd-slack")
-      options.fd_slack = static_cast<long>(number(0));
+    if (args.is("--server"))
+      options.server = args.value();
+    else if (args.is("--certs"))
+      options.certs = args.value();
+    else if (args.is("--make-certs"))
+      options.make_certs = args.value();
+    else if (args.is("--policy"))
+      options.policy = args.value();
+    else if (args.is("--work"))
+      options.work = args.value();
+    else if (args.is("--seconds"))
+      options.seconds = args.number(10, 86400);
+    else if (args.is("--rate"))
+      options.rate = args.number(1, 1e6);
+    else if (args.is("--connections"))
+      options.connections = static_cast<int>(args.whole(1, 10000));
+    else if (args.is("--threads"))
+      options.threads = static_cast<int>(args.whole(1, 1024));
+    else if (args.is("--warm-up"))
+      options.warm_up = args.number(0, 86400);
+    else if (args.is("--sample-every"))
+      options.sample_every = args.number(1, 86400);
+    else if (args.is("--max-rss-growth"))
+      options.max_rss_growth = args.number(1, 1000);
+    else if (args.is("--fd-slack"))
+      options.fd_slack = args.whole(0, 100000);
     else
-      die("unknown argument " + arg);
+      die("unknown argument " + args.arg());
   }
   if (options.server.empty() || options.certs.empty() || options.make_certs.empty() ||
       options.policy.empty() || options.work.empty()) {
