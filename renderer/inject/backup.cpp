@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "policies/common/join.hpp"
+#include "policies/common/sha256.hpp"
 #include "policies/manifests/yaml.hpp"
 #include "renderer/inject/inject.hpp"
 
@@ -12,15 +14,6 @@ namespace emguard::render {
 namespace {
 
 constexpr std::string_view kBackupRoot = "/backups";
-
-std::string join(const std::vector<std::string>& items, std::string_view separator) {
-  std::string text;
-  for (const std::string& item : items) {
-    if (!text.empty()) text += separator;
-    text += item;
-  }
-  return text;
-}
 
 // Hooks run in weight order; the RBAC must exist before the Job's pod asks the API for Secrets.
 void make_hook(YAML::Node object, int weight) {
@@ -105,8 +98,16 @@ std::string lines(const std::vector<std::string>& items) {
   return text;
 }
 
-YAML::Node backup_job(const Context& context, std::string_view claim,
-                      std::string_view service_account, std::string_view scripts) {
+// The Job, and handles on the two scalars that hold its own name (metadata.name and the record
+// step's EMG_JOB_NAME): gated mode names the Job by a hash of the Job itself, so it builds the
+// Job without a name, hashes it and then fills these in, instead of building it twice.
+struct BackupJob {
+  YAML::Node job;
+  std::vector<YAML::Node> name_fields;
+};
+
+BackupJob backup_job(const Context& context, std::string_view claim,
+                     std::string_view service_account, std::string_view scripts) {
   const RenderConfig& config = context.config;
   const BackupConfig& backup = config.backup;
   const Connections& c = config.connections;
@@ -115,6 +116,7 @@ YAML::Node backup_job(const Context& context, std::string_view claim,
   const std::string staging = std::string(kBackupRoot) + "/.partial-" + run_id;
 
   YAML::Node job = new_object("batch/v1", "Job", context.backup.job_name, release, "backup");
+  std::vector<YAML::Node> name_fields = {job["metadata"]["name"]};
   YAML::Node spec = job["spec"];
   spec["backoffLimit"] = yaml_int(backup.backoff_limit);
   spec["activeDeadlineSeconds"] = yaml_int(backup.active_deadline_seconds);
@@ -217,6 +219,9 @@ YAML::Node backup_job(const Context& context, std::string_view claim,
                  env_value("EMG_RELEASE", release.name),
                  env_value("EMG_COVERS", covers_text(context.backup))}),
       backup.resources, 0);
+  for (YAML::Node variable : record["env"]) {
+    if (variable["name"].Scalar() == "EMG_JOB_NAME") name_fields.push_back(variable["value"]);
+  }
   record["volumeMounts"].push_back(read_only_mount("backups", kBackupRoot));
   record["volumeMounts"].push_back(mount("tmp", "/tmp"));
   record["volumeMounts"].push_back(read_only_mount("api-token", kTokenMountPath));
@@ -232,7 +237,17 @@ YAML::Node backup_job(const Context& context, std::string_view claim,
   pod_spec["volumes"].push_back(tmp_volume);
   pod_spec["volumes"].push_back(api_token_volume("api-token"));
   pod_spec["volumes"].push_back(scripts_volume(scripts));
-  return job;
+  return {job, std::move(name_fields)};
+}
+
+// Gated mode: a Job's pod template is immutable, so the Job's name covers its own spec
+// (images, scripts, settings: a new em-guard or configuration gets a new Job instead of a
+// rejected patch) besides the run, i.e. the versions of the migrating workloads it backs up.
+std::string gated_job_name(const Context& context, const YAML::Node& nameless_job) {
+  Sha256 hash;
+  hash.update(context.backup.run_id);
+  hash.update(emit_yaml(nameless_job));
+  return bounded_name(context.release.name, "-em-guard-backup-" + hash.hex().substr(0, 10));
 }
 
 // Gated mode: which Job backs up which workload versions now. Rendered with the release and
@@ -251,7 +266,7 @@ YAML::Node backup_plan(const Context& context) {
 
 }  // namespace
 
-std::vector<GeneratedObject> backup_objects(const Context& context,
+std::vector<GeneratedObject> backup_objects(Context& context,
                                             const std::vector<std::string>& gate_accounts) {
   const RenderConfig& config = context.config;
   const BackupConfig& backup = config.backup;
@@ -260,6 +275,18 @@ std::vector<GeneratedObject> backup_objects(const Context& context,
   const std::string base = release.name + "-em-guard-backup";
   const std::string record = backup_record_name(release);
   std::vector<GeneratedObject> objects;
+
+  // The Job first: in gated mode every other object names it.
+  const std::string scripts = hook ? base + "-scripts" : context.scripts_config_map;
+  std::string claim = expand(backup.existing_claim, release);
+  const bool own_claim = claim.empty();
+  if (own_claim) claim = release.name + "-em-guard-backups";
+  context.backup.job_name = hook ? bounded_name(release.name, "-em-guard-backup") : "";
+  BackupJob job = backup_job(context, claim, base, scripts);
+  if (!hook) {
+    context.backup.job_name = gated_job_name(context, job.job);
+    for (YAML::Node field : job.name_fields) field = context.backup.job_name;
+  }
 
   YAML::Node account = new_object("v1", "ServiceAccount", base, release, "backup");
   account["automountServiceAccountToken"] = yaml_bool(false);
@@ -278,11 +305,9 @@ std::vector<GeneratedObject> backup_objects(const Context& context,
   objects.push_back({"em-guard/backup-rolebinding.yaml",
                      role_binding(base, release, {base}, "backup"),
                      "RoleBinding " + base + " to ServiceAccount " + base});
-  std::string scripts = context.scripts_config_map;
   if (hook) {
     // Pre-upgrade hooks run before the release's own resources exist: the Job gets a hook
     // copy of the scripts, replaced at every upgrade like the other hooks.
-    scripts = base + "-scripts";
     objects.push_back({"em-guard/backup-scripts.yaml", scripts_config_map(release, scripts),
                        "ConfigMap " + scripts + ": the backup Job's scripts (a hook copy)"});
     for (GeneratedObject& object : objects) make_hook(object.object, -10);
@@ -309,9 +334,7 @@ std::vector<GeneratedObject> backup_objects(const Context& context,
                            " (the migrating services, which wait for the backup)"});
   }
 
-  std::string claim = expand(backup.existing_claim, release);
-  if (claim.empty()) {
-    claim = release.name + "-em-guard-backups";
+  if (own_claim) {
     YAML::Node pvc = new_object("v1", "PersistentVolumeClaim", claim, release, "backup");
     // Kept on uninstall and never a hook: backups must outlive the release and every upgrade.
     pvc["metadata"]["annotations"]["helm.sh/resource-policy"] = yaml_string("keep");
@@ -325,7 +348,6 @@ std::vector<GeneratedObject> backup_objects(const Context& context,
                            ", kept on uninstall) for the backups"});
   }
 
-  YAML::Node job = backup_job(context, claim, base, scripts);
   std::vector<std::string> contents;
   if (backup.postgresql) contents.push_back("PostgreSQL databases " + join(backup.databases, ", "));
   if (backup.redis) contents.push_back("a Redis RDB snapshot");
@@ -334,8 +356,8 @@ std::vector<GeneratedObject> backup_objects(const Context& context,
   summary += hook ? "Helm hook pre-upgrade,pre-rollback" : "gated: migrating services wait for it";
   summary += "): backs up " + join(contents, "; ") + " onto PVC " + claim + ", verifies, keeps " +
              std::to_string(backup.keep) + " runs, records the run in ConfigMap " + record;
-  if (hook) make_hook(job, -5);
-  objects.push_back({"em-guard/backup-job.yaml", job, summary});
+  if (hook) make_hook(job.job, -5);
+  objects.push_back({"em-guard/backup-job.yaml", job.job, summary});
   return objects;
 }
 

@@ -132,9 +132,11 @@ struct GeneratedObject {
   std::string summary;  // one line for --explain
 };
 
-// The backup Job and what it needs (ServiceAccount, RBAC, storage). `gate_service_accounts`
-// are the service accounts of the workloads that wait for the Job in gated mode.
-std::vector<GeneratedObject> backup_objects(const Context& context,
+// The backup Job and what it needs (ServiceAccount, RBAC, storage), built once per render.
+// Names the Job: sets context.backup.job_name (gated mode: a hash of the Job's spec and run).
+// `gate_service_accounts` are the service accounts of the workloads that wait for the Job in
+// gated mode.
+std::vector<GeneratedObject> backup_objects(Context& context,
                                             const std::vector<std::string>& gate_service_accounts);
 
 }  // namespace emguard::render

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "policies/common/error.hpp"
+#include "policies/common/join.hpp"
 #include "policies/common/sha256.hpp"
 #include "policies/manifests/pod_spec.hpp"
 #include "policies/manifests/stream.hpp"
@@ -111,19 +112,6 @@ Release resolve_release(const std::vector<Document>& documents, const RenderConf
       : !namespaces.empty()             ? most_common(namespaces)
                                         : options.helm_namespace);
   return release;
-}
-
-// A Job's pod template is immutable, so the gated Job's name covers its own spec too (images,
-// scripts, settings: a new em-guard or configuration gets a new Job instead of a rejected
-// patch), besides the versions of the migrating workloads it backs up.
-std::string gated_job_name(Context& context) {
-  Sha256 hash;
-  hash.update(context.backup.run_id);
-  context.backup.job_name.clear();  // the spec is hashed without its own name
-  for (const GeneratedObject& object : backup_objects(context, {})) {
-    hash.update(emit_yaml(object.object));
-  }
-  return bounded_name(context.release.name, "-em-guard-backup-" + hash.hex().substr(0, 10));
 }
 
 // The output, built in one buffer of the exact size: kept documents' bytes, rewritten ones,
@@ -303,12 +291,6 @@ BackupPlan plan_backup(const RenderConfig& config, const RenderOptions& options,
   return plan;
 }
 
-std::string join(const std::vector<std::string>& items) {
-  std::string text;
-  for (const std::string& item : items) text += (text.empty() ? "" : ", ") + item;
-  return text;
-}
-
 // The summary annotation: em-guard's version, the backup mode and why, what was injected where
 // and what the backup covers, on one line that `kubectl describe` shows whole. Names only (of
 // Secrets too), never a value. `injected` maps a service to the init containers em-guard added.
@@ -335,19 +317,20 @@ std::string summary_text(const Context& context, const RenderOptions& options,
       short_names.push_back(name.starts_with(kInjectedPrefix) ? name.substr(kInjectedPrefix.size())
                                                               : name);
     }
-    services.push_back(entry.first + " (" + join(short_names) + ")");
+    services.push_back(entry.first + " (" + join(short_names, ", ") + ")");
   }
-  text += "; injected: " + (services.empty() ? std::string("nothing") : join(services));
+  text += "; injected: " + (services.empty() ? std::string("nothing") : join(services, ", "));
   if (context.backup.enabled) {
     std::vector<std::string> contents;
     if (backup.postgresql) {
       const bool every = backup.databases == std::vector<std::string>{"*"};
       contents.push_back("PostgreSQL (" +
-                         (every ? std::string("every database") : join(backup.databases)) + ")");
+                         (every ? std::string("every database") : join(backup.databases, ", ")) +
+                         ")");
     }
     if (backup.redis) contents.push_back("Redis");
-    if (!backup.secrets.empty()) contents.push_back("Secrets (" + join(backup.secrets) + ")");
-    text += "; backs up: " + (contents.empty() ? std::string("nothing") : join(contents));
+    if (!backup.secrets.empty()) contents.push_back("Secrets (" + join(backup.secrets, ", ") + ")");
+    text += "; backs up: " + (contents.empty() ? std::string("nothing") : join(contents, ", "));
   }
   if (text.size() > kLimit) {
     const std::string_view cut = " ... (em-guard-render --explain lists everything)";
@@ -374,6 +357,7 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
   // pod templates); every other document stays the bytes it was.
   std::vector<Target> targets;
   std::vector<bool> drop(documents.size(), false);
+  std::vector<GeneratedObject> backup;  // the backup Job and what it needs, once planned
   for (const Document& document : documents) {
     if (!document.has_content) continue;
     if (document.header.annotations.count(std::string(kGeneratedAnnotation)) != 0) {
@@ -435,9 +419,20 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
       covered_hash.update(workload.service + " " + workload.version_key + "\n");
     }
     context.backup.run_id = covered_hash.hex().substr(0, 12);
-    context.backup.job_name = context.backup.mode == BackupMode::Hook
-                                  ? bounded_name(context.release.name, "-em-guard-backup")
-                                  : gated_job_name(context);
+    // Gated mode: the migrating services' ServiceAccounts may read the backup's state (the
+    // injection below does not change which account a pod runs as).
+    std::vector<std::string> gate_accounts;
+    if (context.backup.mode == BackupMode::Gated) {
+      for (const Target& target : targets) {
+        if (target.service->migrates)
+          gate_accounts.push_back(service_account_of(target.workload.pod.spec));
+      }
+      std::sort(gate_accounts.begin(), gate_accounts.end());
+      gate_accounts.erase(std::unique(gate_accounts.begin(), gate_accounts.end()),
+                          gate_accounts.end());
+    }
+    // Built once, here: it names the backup Job, which the wait containers below refer to.
+    backup = backup_objects(context, gate_accounts);
     result.notices.push_back(std::string("em-guard: backup mode ") +
                              (context.backup.mode == BackupMode::Hook ? "hook" : "gated") + ": " +
                              context.backup.mode_reason);
@@ -460,7 +455,6 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
   }
 
   std::map<std::size_t, std::string> rewritten;
-  std::vector<std::string> gate_accounts;
   std::map<std::string, std::vector<std::string>> injected;  // service -> its init containers
   bool any_injected = false;
   for (const Target& target : targets) {
@@ -477,10 +471,6 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
     }
     const std::string what = document.location() + ": " + document.header.kind + " " +
                              document.header.name + " (service " + target.service->name + ")";
-    if (context.backup.enabled && context.backup.mode == BackupMode::Gated &&
-        target.service->migrates) {
-      gate_accounts.push_back(service_account_of(workload.pod.spec));
-    }
     if (edited_lists(workload.pod.spec) == workload.lists_before) {
       result.explanation.push_back(what + ": already has em-guard's init containers; unchanged");
       continue;
@@ -490,12 +480,9 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
     if (head.empty() && !document.separator.empty()) head = "---\n";
     rewritten[document.index] =
         head + emit_yaml(workload.object) + std::string(document_end_marker(document));
-    result.explanation.push_back(what + ": init containers " + join(added) +
+    result.explanation.push_back(what + ": init containers " + join(added, ", ") +
                                  " run before the service's own");
   }
-  std::sort(gate_accounts.begin(), gate_accounts.end());
-  gate_accounts.erase(std::unique(gate_accounts.begin(), gate_accounts.end()), gate_accounts.end());
-
   std::vector<GeneratedObject> generated;
   if (any_injected || context.backup.enabled) {
     // First, so that it exists before the pods that mount it wherever order counts.
@@ -508,9 +495,7 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
         yaml_string("keep");
   }
   if (context.backup.enabled) {
-    for (GeneratedObject& object : backup_objects(context, gate_accounts)) {
-      generated.push_back(std::move(object));
-    }
+    for (GeneratedObject& object : backup) generated.push_back(std::move(object));
     if (context.backup.mode == BackupMode::Hook && config.backup.existing_claim.empty()) {
       result.notices.push_back(
           "em-guard: note: the backup PVC is a release resource; on the first upgrade that adds "
