@@ -131,12 +131,19 @@ spec: {containers: [{name: c, image: nginx}]}
                            "metadata":{"name":"widgets.example.com","labels":{"app":"w"}}})"));
   EXPECT_EQ(objects[1].object["spec"]["containers"][0]["image"], "nginx");
   EXPECT_TRUE(contains(load_error(text), "document 1")) << load_error(text);
-  EXPECT_TRUE(rules_read_kind("Deployment"));
-  EXPECT_TRUE(rules_read_kind("HTTPRoute"));
-  EXPECT_TRUE(rules_read_kind("Application"));
-  EXPECT_TRUE(rules_read_kind("Namespace"));
-  EXPECT_FALSE(rules_read_kind("CustomResourceDefinition"));
-  EXPECT_FALSE(rules_read_kind("Secret"));
+  EXPECT_TRUE(rules_read_kind("apps/v1", "Deployment"));
+  EXPECT_TRUE(rules_read_kind("extensions/v1beta1", "Deployment"));  // core kinds by kind alone
+  EXPECT_TRUE(rules_read_kind("gateway.networking.k8s.io/v1", "HTTPRoute"));
+  EXPECT_TRUE(rules_read_kind("argoproj.io/v1alpha1", "Application"));
+  EXPECT_TRUE(rules_read_kind("v1", "Namespace"));
+  EXPECT_FALSE(rules_read_kind("apiextensions.k8s.io/v1", "CustomResourceDefinition"));
+  EXPECT_FALSE(rules_read_kind("v1", "Secret"));
+  // The extended kinds in their own group only: a Knative Service carries a pod spec, a core
+  // Service none (the kinds pinned-images evaluates, policies/manifests/pod_spec.cpp).
+  EXPECT_TRUE(rules_read_kind("serving.knative.dev/v1", "Service"));
+  EXPECT_FALSE(rules_read_kind("v1", "Service"));
+  EXPECT_TRUE(rules_read_kind("argoproj.io/v1alpha1", "Workflow"));
+  EXPECT_FALSE(rules_read_kind("example.com/v1", "Workflow"));
 }
 
 TEST(Manifests, ListsInsideListsAreWalked) {

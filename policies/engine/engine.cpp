@@ -6,6 +6,7 @@
 #include "policies/common/glob.hpp"
 #include "policies/common/quoting.hpp"
 #include "policies/manifests/json_access.hpp"
+#include "policies/manifests/pod_spec.hpp"
 #include "policies/rules/rule.hpp"
 
 namespace emguard {
@@ -36,7 +37,7 @@ bool exception_matches(const PolicyException& exception, std::string_view rule,
 }
 
 using RuleFunction = std::vector<rules::Finding> (*)(const rules::RuleInput&);
-using ReadsFunction = bool (*)(std::string_view kind);
+using ReadsFunction = bool (*)(std::string_view api_version, std::string_view kind);
 
 struct RuleEntry {
   RuleDescription description;
@@ -110,16 +111,16 @@ std::vector<RuleDescription> rule_descriptions() {
   return descriptions;
 }
 
-bool rules_read_kind(std::string_view kind, const Policy* policy) {
+bool rules_read_kind(std::string_view api_version, std::string_view kind, const Policy* policy) {
   // Namespaces are read for their labels, which place other objects in environments.
   if (kind == "Namespace") return true;
   if (policy != nullptr) {
     for (const PodSpecKind& declared : policy->pinned_images().pod_spec_kinds) {
-      if (declared.kind == kind) return true;
+      if (names_kind(declared, api_version, kind)) return true;
     }
   }
   for (const RuleEntry& rule : kRules) {
-    if (rule.reads(kind)) return true;
+    if (rule.reads(api_version, kind)) return true;
   }
   return false;
 }

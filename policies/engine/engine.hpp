@@ -55,7 +55,8 @@ struct EvaluationContext {
 // Whether any rule (or environment resolution) reads objects of this kind. Objects of other
 // kinds never have violations, so batch callers may skip reading their bodies (large CRDs).
 // `policy`, when given, adds the kinds it declares pod specs for (pinned-images podSpecPaths).
-bool rules_read_kind(std::string_view kind, const Policy* policy = nullptr);
+bool rules_read_kind(std::string_view api_version, std::string_view kind,
+                     const Policy* policy = nullptr);
 
 struct RuleDescription {
   std::string_view name;         // "pinned-images", as policies and violations name it

@@ -102,10 +102,14 @@ void collect(const nlohmann::json& root, const std::vector<PathStep>& steps,
   }
 }
 
+bool names_group_kind(const PodSpecKind& entry, std::string_view group, std::string_view kind) {
+  return entry.kind == kind && (entry.api_group == kAnyGroup || entry.api_group == group);
+}
+
 void collect_declared(const nlohmann::json& object, std::string_view group, std::string_view kind,
                       const std::vector<PodSpecKind>& kinds, std::vector<PodSpecAt>& out) {
   for (const PodSpecKind& entry : kinds) {
-    if (entry.kind != kind || (entry.api_group != kAnyGroup && entry.api_group != group)) continue;
+    if (!names_group_kind(entry, group, kind)) continue;
     for (const std::string& path : entry.paths) {
       if (const auto steps = parse_path(path, nullptr)) collect(object, *steps, out);
     }
@@ -194,10 +198,12 @@ std::optional<PodSpecAt> argo_workflow_spec(const nlohmann::json& object) {
   return PodSpecAt{spec, std::string(path)};
 }
 
-bool may_carry_pod_specs(std::string_view kind) {
-  if (is_pod_bearing_kind(kind) || is_argo_workflow_kind(kind)) return true;
+bool may_carry_pod_specs(std::string_view api_version, std::string_view kind) {
+  if (is_pod_bearing_kind(kind)) return true;
+  const std::string_view group = api_group_of(api_version);
+  if (is_argo_workflow_kind(kind) && group == kArgoGroup) return true;
   for (const PodSpecKind& entry : extended_pod_spec_kinds()) {
-    if (entry.kind == kind) return true;
+    if (names_group_kind(entry, group, kind)) return true;
   }
   return false;
 }
@@ -218,6 +224,10 @@ std::optional<PodSpecLocation> find_pod_spec(const YAML::Node& object) {
   YAML::Node spec = walk(object, path);
   if (!spec.IsMap()) return std::nullopt;
   return PodSpecLocation{spec, std::string(path)};
+}
+
+bool names_kind(const PodSpecKind& entry, std::string_view api_version, std::string_view kind) {
+  return names_group_kind(entry, api_group_of(api_version), kind);
 }
 
 }  // namespace emguard

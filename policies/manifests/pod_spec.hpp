@@ -57,8 +57,13 @@ std::vector<PodSpecAt> find_pod_specs(const nlohmann::json& object,
 // (`spec`) or CronWorkflow (`spec.workflowSpec`), group argoproj.io; nullopt for other objects.
 std::optional<PodSpecAt> argo_workflow_spec(const nlohmann::json& object);
 
-// Whether objects of `kind` may carry images by the built-in knowledge: the core pod-bearing
-// kinds, the extended kinds and the Argo Workflows kinds (by kind name alone: a cheap filter).
-bool may_carry_pod_specs(std::string_view kind);
+// Whether objects of this kind may carry images by the built-in knowledge, as find_pod_specs and
+// argo_workflow_spec look for them: the core pod-bearing kinds by kind alone, the extended and
+// the Argo Workflows kinds in their own API group (a core v1 Service is no Knative Service).
+bool may_carry_pod_specs(std::string_view api_version, std::string_view kind);
+
+// Whether an object of this apiVersion and kind is one `entry` names (its group, or any group
+// for a declaration with group "*").
+bool names_kind(const PodSpecKind& entry, std::string_view api_version, std::string_view kind);
 
 }  // namespace emguard

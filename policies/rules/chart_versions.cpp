@@ -321,7 +321,8 @@ void check_oci_repository(const json& object, std::vector<Finding>& findings) {
 
 }  // namespace
 
-bool pinned_chart_versions_reads(std::string_view kind) {
+// By kind alone: the group is checked where the fields are read (Argo CD's and Flux's own).
+bool pinned_chart_versions_reads(std::string_view /*api_version*/, std::string_view kind) {
   return kind == "Application" || kind == "ApplicationSet" || kind == "HelmRelease" ||
          kind == "OCIRepository" || kind == "HelmChart";
 }

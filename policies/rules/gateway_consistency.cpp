@@ -1497,7 +1497,7 @@ class Checker {
 
 }  // namespace
 
-bool gateway_consistency_reads(std::string_view kind) {
+bool gateway_consistency_reads(std::string_view /*api_version*/, std::string_view kind) {
   return kind == "HTTPRoute" || kind == "Gateway" || kind == "ConfigMap" ||
          is_pod_bearing_kind(kind);
 }

@@ -426,7 +426,9 @@ void check_image_change_triggers(const json& object, const Scope& scope) {
 
 }  // namespace
 
-bool pinned_images_reads(std::string_view kind) { return may_carry_pod_specs(kind); }
+bool pinned_images_reads(std::string_view api_version, std::string_view kind) {
+  return may_carry_pod_specs(api_version, kind);
+}
 
 std::vector<Finding> check_pinned_images(const RuleInput& input) {
   std::vector<Finding> findings;

@@ -34,9 +34,9 @@ std::string field_path(const std::string& parent, std::size_t index);
 
 // Whether a rule ever looks at objects of a kind, as the object evaluated or in its batch: objects
 // of kinds no rule reads never have violations, so a caller may skip reading their bodies.
-bool pinned_images_reads(std::string_view kind);
-bool pinned_chart_versions_reads(std::string_view kind);
-bool gateway_consistency_reads(std::string_view kind);
+bool pinned_images_reads(std::string_view api_version, std::string_view kind);
+bool pinned_chart_versions_reads(std::string_view api_version, std::string_view kind);
+bool gateway_consistency_reads(std::string_view api_version, std::string_view kind);
 
 std::vector<Finding> check_pinned_images(const RuleInput& input);
 std::vector<Finding> check_pinned_chart_versions(const RuleInput& input);
