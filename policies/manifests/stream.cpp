@@ -211,26 +211,67 @@ std::vector<Document> split_documents(std::string_view stream) {
   return documents;
 }
 
+// The bytes before the document's content: its separator line and comments such as
+// `# Source:`, which stay when the rest of the document is written anew.
+std::string_view document_head(const Document& document) {
+  std::string_view rest = document.raw;
+  std::size_t length = 0;
+  while (length < rest.size()) {
+    const std::size_t newline = rest.find('\n', length);
+    const std::size_t end = newline == std::string_view::npos ? rest.size() : newline + 1;
+    std::string_view line = rest.substr(length, end - length);
+    if (length == 0 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);
+    const bool is_separator = length == 0 && !document.separator.empty();
+    const std::size_t first = line.find_first_not_of(" \t\r\n");
+    const bool is_comment = first == std::string_view::npos || line[first] == '#';
+    if (is_separator && line.find_first_not_of(" \t\r\n", 3) != std::string_view::npos &&
+        line[line.find_first_not_of(" \t\r\n", 3)] != '#') {
+      return {};  // `--- {inline: content}`: nothing to keep apart from the content
+    }
+    if (!is_separator && !is_comment) break;
+    length = end;
+  }
+  return rest.substr(0, length);
+}
+
+// The document-end marker line (`...`) that closes the document, or empty. The splitter ends a
+// document right after such a line, so it can only be the last one; dropping it would run the
+// next document (which then has no `---`) into this one.
+std::string_view document_end_marker(const Document& document) {
+  std::string_view body = document.raw;
+  if (!body.empty() && body.back() == '\n') body.remove_suffix(1);
+  const std::size_t newline = body.rfind('\n');
+  const std::string_view last =
+      document.raw.substr(newline == std::string_view::npos ? 0 : newline + 1);
+  if (last.substr(0, 3) != "...") return {};
+  if (last.size() > 3 && std::string_view(" \t\r\n").find(last[3]) == std::string_view::npos) {
+    return {};  // `...x` is content, not a marker
+  }
+  return last;
+}
+
 std::string_view parse_text(const Document& document) {
   std::string_view text = document.raw;
   if (text.substr(0, kBom.size()) == kBom) text.remove_prefix(kBom.size());
   return text;
 }
 
-void read_headers(std::vector<Document>& documents) {
-  for (Document& document : documents) {
-    if (!document.has_content) continue;
-    ViewStreamBuf buffer(parse_text(document));
-    std::istream input(&buffer);
-    try {
-      YAML::Parser parser(input);
-      HeaderReader reader(document.header);
-      parser.HandleNextDocument(reader);
-    } catch (const StopReading&) {
-    } catch (const YAML::Exception& error) {
-      throw InputError(yaml_error_message(document, error));
-    }
+void read_header(Document& document) {
+  if (!document.has_content) return;
+  ViewStreamBuf buffer(parse_text(document));
+  std::istream input(&buffer);
+  try {
+    YAML::Parser parser(input);
+    HeaderReader reader(document.header);
+    parser.HandleNextDocument(reader);
+  } catch (const StopReading&) {
+  } catch (const YAML::Exception& error) {
+    throw InputError(yaml_error_message(document, error));
   }
+}
+
+void read_headers(std::vector<Document>& documents) {
+  for (Document& document : documents) read_header(document);
 }
 
 }  // namespace emguard

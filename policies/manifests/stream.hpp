@@ -49,6 +49,16 @@ std::vector<Document> split_documents(std::string_view stream);
 // Reads kind/apiVersion/metadata of every document with content. Throws InputError naming the
 // document when its YAML is malformed where it was read.
 void read_headers(std::vector<Document>& documents);
+// The same for one document (nothing for one without content).
+void read_header(Document& document);
+
+// The bytes before the document's content: its separator line and the comments (`# Source:`)
+// before the content, which stay when the rest of the document is written anew. Empty for
+// `--- {inline: content}`.
+std::string_view document_head(const Document& document);
+
+// The document-end marker line (`...`) that closes the document, or empty.
+std::string_view document_end_marker(const Document& document);
 
 // The document's text as yaml-cpp should see it: the BOM, if any, removed.
 std::string_view parse_text(const Document& document);
