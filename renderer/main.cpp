@@ -150,11 +150,13 @@ Arguments parse_arguments(int argc, char** argv) {
   return arguments;
 }
 
-// --validate: the rendered output as one batch, as `em-guard-webhook check` would see it. The
-// report goes to the messages (stdout carries only manifests); true when nothing is enforced.
-bool validate(const Arguments& arguments, const std::string& output,
+// --validate: the rendered output as one batch, as `em-guard-webhook check` would see it: the
+// objects render() handed back (RenderOptions::objects_for), read as check reads them, only the
+// kinds the rules look at whole, so large CRDs stay cheap. The report goes to the messages
+// (stdout carries only manifests); true when nothing is enforced.
+bool validate(const Arguments& arguments, const emguard::Engine& engine,
+              const std::vector<emguard::ManifestObject>& objects,
               emguard::render_cli::MessageSink& messages) {
-  const emguard::Engine engine(emguard::Policy::load_file_or_builtin(arguments.policy_path));
   emguard::BatchOptions options;
   if (!arguments.environment.empty()) {
     options.environment =
@@ -162,10 +164,6 @@ bool validate(const Arguments& arguments, const std::string& output,
   }
   options.default_namespace =
       arguments.options.release_namespace.value_or(arguments.options.helm_namespace);
-  // The renderer has already read every document it acts on; like it, --validate reads only
-  // the kinds the rules look at, so large CRDs stay cheap.
-  const auto objects = emguard::load_manifests(output, "rendered output",
-                                               emguard::ReadDepth::WhatRulesRead, &engine.policy());
   const auto results = emguard::evaluate_batch(engine, objects, options);
   const emguard::CheckCounts counts = emguard::count(results);
   if (counts.errors > 0 || counts.warnings > 0 || arguments.explain) {
@@ -230,9 +228,14 @@ int run_post_renderer(int argc, char** argv, std::istream& input, const std::str
     }
     const auto config = emguard::render::load_render_config(config_text, origin);
     const std::string manifests = emguard::read_stream(input, input_name);
+    std::optional<emguard::Engine> engine;
+    if (arguments.validate) {
+      engine.emplace(emguard::Policy::load_file_or_builtin(arguments.policy_path));
+      arguments.options.objects_for = &engine->policy();
+    }
     const auto result = emguard::render::render(manifests, config, arguments.options);
     for (const std::string& notice : result.notices) messages.emit(notice);
-    if (arguments.validate && !validate(arguments, result.output, messages)) {
+    if (engine && !validate(arguments, *engine, result.objects, messages)) {
       messages.emit(
           "em-guard-render: error: --validate: enforced policy violations (above); "
           "nothing was written");

@@ -98,14 +98,6 @@ void add_object(std::vector<ManifestObject>& out, json object, ManifestObject wh
   out.push_back(std::move(where));
 }
 
-bool looks_like_json(std::string_view text) {
-  for (const char c : text) {
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
-    return c == '{' || c == '[';
-  }
-  return false;
-}
-
 std::size_t line_of(std::string_view text, std::size_t byte) {
   std::size_t line = 1;
   for (std::size_t i = 0; i < byte && i < text.size(); ++i) line += text[i] == '\n';
@@ -213,6 +205,14 @@ std::size_t ManifestObject::line_of(std::string_view path) const {
   return lines->line_of(item_path(item, path), line);
 }
 
+bool looks_like_json(std::string_view text) {
+  for (const char c : text) {
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+    return c == '{' || c == '[';
+  }
+  return false;
+}
+
 std::vector<ManifestObject> load_manifests(std::string_view text, const std::string& file,
                                            ReadDepth depth, const Policy* policy,
                                            std::vector<SkippedDocument>* skipped) {
@@ -229,6 +229,14 @@ std::vector<ManifestObject> load_manifests(std::string_view text, const std::str
       throw InputError(file + ": " + error.what());
     }
   }
+  return load_documents(documents, file, depth, policy, skipped);
+}
+
+std::vector<ManifestObject> load_documents(const std::vector<Document>& documents,
+                                           const std::string& file, ReadDepth depth,
+                                           const Policy* policy,
+                                           std::vector<SkippedDocument>* skipped) {
+  std::vector<ManifestObject> out;
   for (const Document& document : documents) {
     if (!document.has_content) continue;
     ManifestObject where;
@@ -239,7 +247,8 @@ std::vector<ManifestObject> load_manifests(std::string_view text, const std::str
     const std::string& kind = document.header.kind;
     if (depth == ReadDepth::WhatRulesRead && !kind.empty() &&
         !document.header.api_version.empty() && !kind.ends_with("List") &&
-        !rules_read_kind(kind, policy) && !may_repeat_header_key(parse_text(document))) {
+        !rules_read_kind(document.header.api_version, kind, policy) &&
+        !may_repeat_header_key(parse_text(document))) {
       out.push_back(header_object(document.header, std::move(where)));
       continue;
     }

@@ -12,6 +12,7 @@
 
 #include "policies/engine/engine.hpp"
 #include "policies/engine/policy.hpp"
+#include "policies/manifests/stream.hpp"
 
 namespace emguard {
 
@@ -68,6 +69,18 @@ struct SkippedDocument {
 // of a List, still throw). With WhatRulesRead, `policy` adds the kinds it declares pod specs
 // for to those read whole.
 std::vector<ManifestObject> load_manifests(std::string_view text, const std::string& file,
+                                           ReadDepth depth = ReadDepth::Everything,
+                                           const Policy* policy = nullptr,
+                                           std::vector<SkippedDocument>* skipped = nullptr);
+
+// Whether load_manifests reads `text` as JSON (its first non-blank byte is `{` or `[`).
+bool looks_like_json(std::string_view text);
+
+// What load_manifests does with the documents of a YAML stream a caller has already split (and,
+// for WhatRulesRead, read the headers of): em-guard-render --validate hands over the documents of
+// its own output, so that the output is neither split nor read again.
+std::vector<ManifestObject> load_documents(const std::vector<Document>& documents,
+                                           const std::string& file,
                                            ReadDepth depth = ReadDepth::Everything,
                                            const Policy* policy = nullptr,
                                            std::vector<SkippedDocument>* skipped = nullptr);

@@ -119,9 +119,18 @@ Release resolve_release(const std::vector<Document>& documents, const RenderConf
 // For Helm 4 input (`helm4`) em-guard's objects carry their file name as Helm's
 // postrender-filename annotation, put there by the caller, and no `# Source:` comment: Helm
 // writes its own from the annotation, and kyaml would keep ours as a second one.
+// `pieces` (optional) gets where each piece starts in the output and the header it is known
+// to have (that of its input document; none for em-guard's objects).
+struct Piece {
+  std::size_t offset = 0;
+  std::size_t size = 0;
+  const DocumentHeader* header = nullptr;
+};
+
 std::string assemble(const std::vector<Document>& documents, const std::vector<bool>& drop,
                      const std::map<std::size_t, std::string>& rewritten,
-                     const std::vector<GeneratedObject>& generated, bool helm4) {
+                     const std::vector<GeneratedObject>& generated, bool helm4,
+                     std::vector<Piece>* pieces = nullptr) {
   std::vector<std::string> appended;
   std::size_t size = 1;  // a newline may be needed before the first appended document
   for (const Document& document : documents) {
@@ -139,52 +148,43 @@ std::string assemble(const std::vector<Document>& documents, const std::vector<b
   for (const Document& document : documents) {
     if (drop[document.index]) continue;
     const auto found = rewritten.find(document.index);
-    output += found != rewritten.end() ? std::string_view(found->second) : document.raw;
+    const std::string_view text =
+        found != rewritten.end() ? std::string_view(found->second) : document.raw;
+    if (pieces != nullptr) pieces->push_back({output.size(), text.size(), &document.header});
+    output += text;
   }
   for (const std::string& text : appended) {
     if (!output.empty() && output.back() != '\n') output += '\n';
+    if (pieces != nullptr) pieces->push_back({output.size(), text.size(), nullptr});
     output += text;
   }
   return output;
 }
 
-// The bytes before the document's content: its separator line and comments such as
-// `# Source:`, which stay when the rest of the document is written anew.
-std::string_view document_head(const Document& document) {
-  std::string_view rest = document.raw;
-  std::size_t length = 0;
-  while (length < rest.size()) {
-    const std::size_t newline = rest.find('\n', length);
-    const std::size_t end = newline == std::string_view::npos ? rest.size() : newline + 1;
-    std::string_view line = rest.substr(length, end - length);
-    if (length == 0 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);
-    const bool is_separator = length == 0 && !document.separator.empty();
-    const std::size_t first = line.find_first_not_of(" \t\r\n");
-    const bool is_comment = first == std::string_view::npos || line[first] == '#';
-    if (is_separator && line.find_first_not_of(" \t\r\n", 3) != std::string_view::npos &&
-        line[line.find_first_not_of(" \t\r\n", 3)] != '#') {
-      return {};  // `--- {inline: content}`: nothing to keep apart from the content
+// --validate's objects: the output split as load_manifests would split it (the split is what
+// decides the documents), each document whose bytes are exactly one kept or rewritten input
+// document taking that document's header instead of reading it again; em-guard's own objects
+// and anything else have theirs read.
+std::vector<ManifestObject> output_objects(const std::string& output,
+                                           const std::vector<Piece>& pieces, const Policy& policy) {
+  if (looks_like_json(output)) {
+    return load_manifests(output, "rendered output", ReadDepth::WhatRulesRead, &policy);
+  }
+  std::vector<Document> documents = split_documents(output);
+  std::size_t next = 0;
+  for (Document& document : documents) {
+    if (!document.has_content) continue;
+    const std::size_t offset = static_cast<std::size_t>(document.raw.data() - output.data());
+    while (next < pieces.size() && pieces[next].offset < offset) ++next;
+    const bool known = next < pieces.size() && pieces[next].offset == offset &&
+                       pieces[next].size == document.raw.size() && pieces[next].header != nullptr;
+    if (known) {
+      document.header = *pieces[next].header;
+    } else {
+      read_header(document);
     }
-    if (!is_separator && !is_comment) break;
-    length = end;
   }
-  return rest.substr(0, length);
-}
-
-// The document-end marker line (`...`) that closes the document, or empty. The splitter ends a
-// document right after such a line, so it can only be the last one; dropping it would run the
-// next document (which then has no `---`) into this one.
-std::string_view document_end_marker(const Document& document) {
-  std::string_view body = document.raw;
-  if (!body.empty() && body.back() == '\n') body.remove_suffix(1);
-  const std::size_t newline = body.rfind('\n');
-  const std::string_view last =
-      document.raw.substr(newline == std::string_view::npos ? 0 : newline + 1);
-  if (last.substr(0, 3) != "...") return {};
-  if (last.size() > 3 && std::string_view(" \t\r\n").find(last[3]) == std::string_view::npos) {
-    return {};  // `...x` is content, not a marker
-  }
-  return last;
+  return load_documents(documents, "rendered output", ReadDepth::WhatRulesRead, &policy);
 }
 
 std::string service_account_of(const YAML::Node& pod_spec) {
@@ -382,7 +382,11 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
           "{release}-... name patterns cannot match; pass --release NAME if this is em-runtime)";
     }
     result.notices.push_back(notice);
-    result.output = assemble(documents, drop, {}, {}, false);
+    std::vector<Piece> pieces;
+    result.output = assemble(documents, drop, {}, {}, false, &pieces);
+    if (options.objects_for != nullptr) {
+      result.objects = output_objects(result.output, pieces, *options.objects_for);
+    }
     return result;
   }
   if (context.release.name.empty()) {
@@ -513,7 +517,11 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
     if (helm4) annotations[std::string(kHelm4FilenameAnnotation)] = yaml_string(object.source);
     result.explanation.push_back("added " + object.summary);
   }
-  result.output = assemble(documents, drop, rewritten, generated, helm4);
+  std::vector<Piece> pieces;
+  result.output = assemble(documents, drop, rewritten, generated, helm4, &pieces);
+  if (options.objects_for != nullptr) {
+    result.objects = output_objects(result.output, pieces, *options.objects_for);
+  }
   return result;
 }
 

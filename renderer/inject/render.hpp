@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "policies/manifests/objects.hpp"
 #include "renderer/inject/config.hpp"
 
 namespace emguard::render {
@@ -21,12 +22,17 @@ struct RenderOptions {
   // em-guard's version (the front end's EMGUARD_VERSION), written into the summary annotation
   // on em-guard's objects.
   std::string version;
+  // --validate: also hand back the output's objects, as load_manifests(output, "rendered
+  // output", ReadDepth::WhatRulesRead, policy) would read them, without reading the output a
+  // second time (the headers render() read are reused).
+  const Policy* objects_for = nullptr;
 };
 
 struct RenderResult {
   std::string output;
   std::vector<std::string> notices;      // always printed to stderr (e.g. the backup mode)
   std::vector<std::string> explanation;  // --explain: every change, one line each
+  std::vector<ManifestObject> objects;   // with RenderOptions::objects_for
 };
 
 // Throws InputError (nothing is produced) on malformed manifests or an impossible request.
