@@ -325,6 +325,32 @@ TEST(PackagingTest, BuildFolderIsAHelm4Plugin) {
   EXPECT_FALSE(fs::exists(kSource / "renderer/plugin.yaml"));
 }
 
+// The plugin archive's binary runs wherever the C library does: yaml-cpp, OpenSSL, libstdc++ and
+// libgcc are linked in (top CMakeLists.txt, renderer/CMakeLists.txt), so a machine without them,
+// or with other versions (no libyaml-cpp0.7 outside Debian 12), still runs it. The dynamic
+// section's NEEDED entries, as readelf(1) prints them.
+TEST(PackagingTest, PluginBinaryNeedsOnlyTheCLibrary) {
+  if (!EMGUARD_SELF_CONTAINED_RENDERER) {
+    GTEST_SKIP() << "EMGUARD_SELF_CONTAINED_RENDERER is off (a sanitizer build)";
+  }
+  const ProcessResult readelf = run_process(
+      {"readelf", "-d", (kBuild / "helm-plugin" / kPluginName / "bin/em-guard-render").string()},
+      base_env(), std::chrono::seconds(30));
+  ASSERT_TRUE(readelf.ok()) << readelf.combined();
+  std::set<std::string> needed;
+  const std::regex entry(R"(\(NEEDED\)\s+Shared library: \[([^\]]+)\])");
+  for (auto it = std::sregex_iterator(readelf.out.begin(), readelf.out.end(), entry);
+       it != std::sregex_iterator(); ++it) {
+    needed.insert((*it)[1]);
+  }
+  EXPECT_FALSE(needed.empty()) << readelf.out;  // dynamically linked against the C library
+  for (const std::string& library : needed) {
+    EXPECT_TRUE(library.starts_with("libc.so") || library.starts_with("libm.so") ||
+                library.starts_with("ld-linux"))
+        << library << " is needed at run time";
+  }
+}
+
 TEST(PackagingTest, CmakeInstallGivesTheBinaryAndAPluginFolder) {
   const TempDir prefix;
   const ProcessResult install =
