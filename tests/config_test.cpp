@@ -10,6 +10,7 @@
 
 #include "policies/common/error.hpp"
 #include "policies/engine/schema.hpp"
+#include "policies/manifests/yaml.hpp"
 #include "renderer/inject/config.hpp"
 
 #include "tests/support/files.hpp"
@@ -38,6 +39,17 @@ std::string config_error(const std::string& yaml, const std::string& origin = "m
 
 TEST(ConfigDefault, EmbeddedTextIsTheShippedFile) {
   EXPECT_EQ(default_config_text(), read_file(kSource / "renderer/default-config.yaml"));
+}
+
+// load_render_config trusts the built-in configuration alone (no schema check at run time): this
+// is the check.
+TEST(ConfigDefault, BuiltInConfigurationMatchesTheSchema) {
+  const nlohmann::json value = to_json(parse_yaml(default_config_text(), "default"));
+  EXPECT_EQ(render_config_problems(value), std::vector<std::string>{});
+  // And the check is real: the same configuration with one wrong value is refused.
+  nlohmann::json broken = value;
+  broken["backup"]["keep"] = 0;
+  EXPECT_FALSE(render_config_problems(broken).empty());
 }
 
 TEST(ConfigDefault, LoadsWithDocumentedValues) {

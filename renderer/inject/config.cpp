@@ -145,19 +145,26 @@ void drop_overridden_sources(const YAML::Node& base, const YAML::Node& user) {
 
 std::string_view default_config_text() { return embedded::default_render_config(); }
 
-RenderConfig load_render_config(const std::string& user_yaml, const std::string& origin) {
+std::vector<std::string> render_config_problems(const json& merged) {
   static const JsonSchema schema(embedded::render_config_schema());
+  return schema.validate(merged);
+}
+
+RenderConfig load_render_config(const std::string& user_yaml, const std::string& origin) {
   YAML::Node merged = parse_yaml(embedded::default_render_config(), "default configuration");
+  bool user_given = false;
   if (!user_yaml.empty()) {
     const YAML::Node user = parse_yaml(user_yaml, origin);
     if (!user.IsNull()) {
       if (!user.IsMap()) throw InputError(origin + ": $: expected a mapping at the top level");
       drop_overridden_sources(merged, user);
       merged = merge_yaml(merged, user);
+      user_given = true;
     }
   }
   const json value = to_json(merged);
-  if (const auto errors = schema.validate(value); !errors.empty()) {
+  if (const auto errors = user_given ? render_config_problems(value) : std::vector<std::string>{};
+      !errors.empty()) {
     std::string message = origin + ": invalid configuration:";
     for (const std::string& error : errors) message += "\n  " + error;
     throw InputError(message);

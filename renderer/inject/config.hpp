@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -76,6 +77,12 @@ struct RenderConfig {
 // Loads `user_yaml` (may be empty: the default alone) merged over the default configuration.
 // Throws InputError naming `origin` and the JSON path of each problem.
 RenderConfig load_render_config(const std::string& user_yaml, const std::string& origin);
+
+// Every schema problem of a configuration (merged over the default, as JSON), sorted by path.
+// load_render_config checks every configuration a user gives; the built-in one alone is checked
+// by the tests instead (ConfigDefault.BuiltInConfigurationMatchesTheSchema): parsing the schema
+// would be a third of em-guard-render's start-up on every `helm upgrade`.
+std::vector<std::string> render_config_problems(const nlohmann::json& merged);
 
 // The built-in configuration, as shipped (with its comments).
 std::string_view default_config_text();
