@@ -3,6 +3,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -10,6 +11,7 @@
 
 #include "policies/manifests/stream.hpp"
 #include "renderer/inject/config.hpp"
+#include "renderer/inject/render.hpp"
 
 namespace emguard::render {
 
@@ -138,5 +140,40 @@ struct GeneratedObject {
 // gated mode.
 std::vector<GeneratedObject> backup_objects(Context& context,
                                             const std::vector<std::string>& gate_service_accounts);
+
+// The release the manifests are (release.cpp): the options first, then the configuration, then
+// the most common app.kubernetes.io/instance (or `release`) label and namespace of the
+// documents, em-guard's own objects left out.
+Release resolve_release(const std::vector<Document>& documents, const RenderConfig& config,
+                        const RenderOptions& options);
+
+// Whether Helm 4 rendered the input: its documents carry postrender-filename annotations.
+bool is_helm4_input(const std::vector<Document>& documents);
+
+// The backup's mode and why (backup_mode.cpp); the Job's name and run are set later.
+BackupPlan plan_backup(const RenderConfig& config, const RenderOptions& options,
+                       const std::vector<Document>& documents, bool helm4);
+
+// The output, built in one buffer of the exact size: kept documents' bytes, rewritten ones,
+// then em-guard's objects.
+// For Helm 4 input (`helm4`) em-guard's objects carry their file name as Helm's
+// postrender-filename annotation, put there by the caller, and no `# Source:` comment: Helm
+// writes its own from the annotation, and kyaml would keep ours as a second one.
+// `pieces` (optional) gets where each piece starts in the output and the header it is known
+// to have (that of its input document; none for em-guard's objects).
+struct Piece {
+  std::size_t offset = 0;
+  std::size_t size = 0;
+  const DocumentHeader* header = nullptr;
+};
+
+std::string assemble(const std::vector<Document>& documents, const std::vector<bool>& drop,
+                     const std::map<std::size_t, std::string>& rewritten,
+                     const std::vector<GeneratedObject>& generated, bool helm4,
+                     std::vector<Piece>* pieces = nullptr);
+
+// --validate's objects of the output `assemble` wrote (output.cpp says how headers are reused).
+std::vector<ManifestObject> output_objects(const std::string& output,
+                                           const std::vector<Piece>& pieces, const Policy& policy);
 
 }  // namespace emguard::render

@@ -1,3 +1,6 @@
+// render(): the two passes over the matched workloads and what goes around them. The release
+// (release.cpp), the backup mode (backup_mode.cpp) and objects (backup.cpp), the waits (waits.cpp)
+// and the output text (output.cpp) each live in their own file.
 #include "renderer/inject/render.hpp"
 
 #include <algorithm>
@@ -78,115 +81,6 @@ Workload prepare_workload(YAML::Node object, const Document& document,
   return {object, std::move(*pod), std::move(lists_before)};
 }
 
-std::string most_common(const std::map<std::string, int>& counts) {
-  std::string best;
-  int best_count = 0;
-  for (const auto& [value, count] : counts) {
-    if (count > best_count) {
-      best = value;
-      best_count = count;
-    }
-  }
-  return best;
-}
-
-Release resolve_release(const std::vector<Document>& documents, const RenderConfig& config,
-                        const RenderOptions& options) {
-  std::map<std::string, int> names, namespaces;
-  for (const Document& document : documents) {
-    const DocumentHeader& header = document.header;
-    if (header.annotations.count(std::string(kGeneratedAnnotation)) != 0) continue;
-    for (const char* label : {"app.kubernetes.io/instance", "release"}) {
-      if (const auto found = header.labels.find(label); found != header.labels.end()) {
-        ++names[found->second];
-        break;
-      }
-    }
-    if (!header.namespace_.empty()) ++namespaces[header.namespace_];
-  }
-  Release release;
-  release.name = options.release_name.value_or(!config.release_name.empty() ? config.release_name
-                                                                            : most_common(names));
-  release.namespace_ = options.release_namespace.value_or(
-      !config.release_namespace.empty() ? config.release_namespace
-      : !namespaces.empty()             ? most_common(namespaces)
-                                        : options.helm_namespace);
-  return release;
-}
-
-// The output, built in one buffer of the exact size: kept documents' bytes, rewritten ones,
-// then em-guard's objects.
-// For Helm 4 input (`helm4`) em-guard's objects carry their file name as Helm's
-// postrender-filename annotation, put there by the caller, and no `# Source:` comment: Helm
-// writes its own from the annotation, and kyaml would keep ours as a second one.
-// `pieces` (optional) gets where each piece starts in the output and the header it is known
-// to have (that of its input document; none for em-guard's objects).
-struct Piece {
-  std::size_t offset = 0;
-  std::size_t size = 0;
-  const DocumentHeader* header = nullptr;
-};
-
-std::string assemble(const std::vector<Document>& documents, const std::vector<bool>& drop,
-                     const std::map<std::size_t, std::string>& rewritten,
-                     const std::vector<GeneratedObject>& generated, bool helm4,
-                     std::vector<Piece>* pieces = nullptr) {
-  std::vector<std::string> appended;
-  std::size_t size = 1;  // a newline may be needed before the first appended document
-  for (const Document& document : documents) {
-    if (drop[document.index]) continue;
-    const auto found = rewritten.find(document.index);
-    size += found != rewritten.end() ? found->second.size() : document.raw.size();
-  }
-  for (const GeneratedObject& object : generated) {
-    appended.push_back((helm4 ? "---\n" : "---\n# Source: " + object.source + "\n") +
-                       emit_yaml(object.object));
-    size += appended.back().size();
-  }
-  std::string output;
-  output.reserve(size);
-  for (const Document& document : documents) {
-    if (drop[document.index]) continue;
-    const auto found = rewritten.find(document.index);
-    const std::string_view text =
-        found != rewritten.end() ? std::string_view(found->second) : document.raw;
-    if (pieces != nullptr) pieces->push_back({output.size(), text.size(), &document.header});
-    output += text;
-  }
-  for (const std::string& text : appended) {
-    if (!output.empty() && output.back() != '\n') output += '\n';
-    if (pieces != nullptr) pieces->push_back({output.size(), text.size(), nullptr});
-    output += text;
-  }
-  return output;
-}
-
-// --validate's objects: the output split as load_manifests would split it (the split is what
-// decides the documents), each document whose bytes are exactly one kept or rewritten input
-// document taking that document's header instead of reading it again; em-guard's own objects
-// and anything else have theirs read.
-std::vector<ManifestObject> output_objects(const std::string& output,
-                                           const std::vector<Piece>& pieces, const Policy& policy) {
-  if (looks_like_json(output)) {
-    return load_manifests(output, "rendered output", ReadDepth::WhatRulesRead, &policy);
-  }
-  std::vector<Document> documents = split_documents(output);
-  std::size_t next = 0;
-  for (Document& document : documents) {
-    if (!document.has_content) continue;
-    const std::size_t offset = static_cast<std::size_t>(document.raw.data() - output.data());
-    while (next < pieces.size() && pieces[next].offset < offset) ++next;
-    const bool known = next < pieces.size() && pieces[next].offset == offset &&
-                       pieces[next].size == document.raw.size() && pieces[next].header != nullptr;
-    if (known) {
-      document.header = *pieces[next].header;
-    } else {
-      read_header(document);
-    }
-  }
-  return load_documents(documents, "rendered output", ReadDepth::WhatRulesRead, &policy);
-}
-
 std::string service_account_of(const YAML::Node& pod_spec) {
   for (const char* key : {"serviceAccountName", "serviceAccount"}) {
     if (pod_spec[key] && pod_spec[key].IsScalar() && !pod_spec[key].Scalar().empty()) {
@@ -211,84 +105,6 @@ std::string version_key(const Workload& workload) {
   Sha256 hash;
   hash.update(object.dump());
   return hash.hex().substr(0, 16);
-}
-
-bool is_helm4_input(const std::vector<Document>& documents) {
-  return std::any_of(documents.begin(), documents.end(),
-                     [](const Document& d) { return !d.helm4_filename().empty(); });
-}
-
-// Helm waits for hooks only up to `--timeout` (default 5m0s, helm/helm pkg/cmd/upgrade.go),
-// while the backup Job may run until its activeDeadlineSeconds: the `--timeout` that covers the
-// whole deadline, plus a margin for the pod's scheduling and the image pulls, in minutes.
-std::string helm_timeout_note(const BackupConfig& backup) {
-  constexpr long long kMarginSeconds = 300;
-  const long long deadline = backup.active_deadline_seconds;
-  const long long minutes = (deadline + kMarginSeconds + 59) / 60;
-  return "; Helm waits for hooks only up to --timeout (default 5m0s) and this backup may run up "
-         "to its activeDeadlineSeconds (" +
-         std::to_string(deadline) + "s): pass --timeout " + std::to_string(minutes) +
-         "m to helm upgrade, or a slow backup fails the upgrade (before anything changed)";
-}
-
-BackupPlan plan_backup(const RenderConfig& config, const RenderOptions& options,
-                       const std::vector<Document>& documents, bool helm4) {
-  BackupPlan plan;
-  plan.enabled = config.backup.enabled;
-  bool hooks = false;
-  for (const Document& document : documents) {
-    if (document.header.annotations.count("helm.sh/hook") != 0 &&
-        document.header.annotations.count(std::string(kGeneratedAnnotation)) == 0) {
-      hooks = true;
-    }
-  }
-  const BackupMode asked = options.backup_mode.value_or(config.backup.mode);
-  if (asked != BackupMode::Auto) {
-    plan.mode = asked;
-    plan.mode_reason = options.backup_mode ? "set by --backup-mode" : "set by backup.mode";
-    plan.mode_short_reason = plan.mode_reason;
-    if (asked == BackupMode::Hook && options.argocd && !helm4) {
-      plan.mode_reason +=
-          "; note: Argo CD runs this hook as PreSync on every sync, the first one included, so "
-          "PostgreSQL, Redis and the backup PVC must exist before the application's first sync";
-    } else if (asked == BackupMode::Hook && !helm4) {
-      plan.mode_reason +=
-          "; WARNING: nothing in the input shows Helm 4 or Argo CD. Helm 3 applies hooks added by "
-          "a post-renderer as plain resources, so there the backup would NOT run before the "
-          "migrations: use --backup-mode=gated with Helm 3";
-    }
-  } else if (helm4) {
-    plan.mode = BackupMode::Hook;
-    plan.mode_reason =
-        "detected Helm 4 (postrender-filename annotations): Helm 4 post-renders hooks with the "
-        "templates, so the pre-upgrade hook runs before the upgrade";
-    plan.mode_short_reason = "Helm 4 detected";
-  } else {
-    // Gated is right wherever it is not known that a pre-upgrade hook runs first and only on
-    // upgrades: it holds the migrating services back, whoever applies the manifests.
-    plan.mode = BackupMode::Gated;
-    if (options.argocd) {
-      plan.mode_short_reason = "Argo CD detected";
-      plan.mode_reason =
-          "detected Argo CD (ARGOCD_APP_NAME): Argo CD runs pre-upgrade hooks as PreSync on every "
-          "sync, the first one included, before PostgreSQL and the backup volume exist; the "
-          "migrating services wait for the backup Job instead (--backup-mode=hook to override)";
-    } else if (hooks) {
-      plan.mode_short_reason = "Helm hooks in the input, which kubectl apply would not run";
-      plan.mode_reason =
-          "the input contains Helm hooks (helm template), and what applies it may not run them "
-          "(kubectl apply does not); the migrating services wait for the backup Job instead";
-    } else {
-      plan.mode_short_reason = "no Helm 4 annotations: assuming Helm 3";
-      plan.mode_reason =
-          "no Helm 4 annotations in the input: assuming Helm 3, which would apply a hook added "
-          "here as a plain resource; the migrating services wait for the backup Job instead";
-    }
-  }
-  if (plan.mode == BackupMode::Hook && helm4) {
-    plan.mode_reason += helm_timeout_note(config.backup);
-  }
-  return plan;
 }
 
 // The summary annotation: em-guard's version, the backup mode and why, what was injected where
