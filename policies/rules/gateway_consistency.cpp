@@ -10,8 +10,8 @@
 //   against the Gateway it names when that Gateway is in the batch, a Gateway against the routes
 //   that attach to it, and settings against the hostnames the batch's routes serve when the
 //   environment does not declare them.
-// The hostname, URL and origin logic lives in gateway.hpp; this file finds the fields and
-// explains. Every field is read defensively: a wrong JSON type is skipped or reported, never
+// The hostname, URL and origin logic lives in hostname.hpp and url.hpp; this file finds the fields
+// and explains. Every field is read defensively: a wrong JSON type is skipped or reported, never
 // thrown on.
 #include <algorithm>
 #include <cstddef>
@@ -27,6 +27,7 @@
 #include "policies/manifests/json_access.hpp"
 #include "policies/manifests/pod_spec.hpp"
 #include "policies/references/hostname.hpp"
+#include "policies/references/url.hpp"
 #include "policies/rules/rule.hpp"
 
 namespace emguard::rules {
@@ -293,44 +294,7 @@ std::string listener_hostname_display(const Listener& listener) {
                                    : emguard::quoted(listener.hostname);
 }
 
-// --- URL helpers (classification only; verdicts come from gateway.hpp) -----------------------
-
-// The scheme of "scheme://...", lower case, or "" when the value has no "://".
-std::string url_scheme(std::string_view value) {
-  const std::size_t marker = value.find("://");
-  return marker == std::string_view::npos ? std::string() : ascii::lowered(value.substr(0, marker));
-}
-
-// Where the authority of "scheme://authority/..." ends, or npos without "://".
-std::size_t authority_end(std::string_view value) {
-  const std::size_t marker = value.find("://");
-  if (marker == std::string_view::npos) return marker;
-  const std::size_t end = value.find_first_of("/?#", marker + 3);
-  return end == std::string_view::npos ? value.size() : end;
-}
-
-// The host of an absolute URL, lower case, without userinfo or port; "" when there is none.
-std::string url_host(std::string_view value) {
-  const std::size_t end = authority_end(value);
-  if (end == std::string_view::npos) return {};
-  const std::size_t start = value.find("://") + 3;
-  std::string_view authority = value.substr(start, end - start);
-  if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
-    authority.remove_prefix(at + 1);
-  }
-  if (!authority.empty() && authority.front() == '[') {
-    return ascii::lowered(authority);  // IP literal
-  }
-  return ascii::lowered(authority.substr(0, authority.find(':')));
-}
-
-// The path of an absolute URL ("/keycloak"), without query or fragment, which may hold tokens.
-std::string url_path(std::string_view value) {
-  const std::size_t end = authority_end(value);
-  if (end == std::string_view::npos || end >= value.size() || value[end] != '/') return {};
-  const std::string_view rest = value.substr(end);
-  return std::string(rest.substr(0, rest.find_first_of("?#")));
-}
+// --- settings values --------------------------------------------------------------------------
 
 // Hosts that only resolve inside the cluster or the machine: a service name ("keycloak"),
 // cluster DNS ("x.ns.svc", "*.cluster.local"), localhost and private-use suffixes. A URL
@@ -1395,8 +1359,8 @@ class Checker {
 
   void check_url_setting(const std::string& path, const std::string& where, std::string_view value,
                          bool hostname_setting) {
-    const std::string scheme = url_scheme(value);
-    const std::string host = url_host(value);
+    const std::string scheme = url::scheme_of(value);
+    const std::string host = url::host_of(value);
     // redis://, postgresql://, jdbc:...: connection strings, not public web addresses.
     if (!hostname_setting && !scheme.empty() && scheme != "http" && scheme != "https") return;
     if (is_internal_host(host) && !is_endpoint_host(host)) return;
@@ -1410,7 +1374,7 @@ class Checker {
     const gateway::OriginCheck check =
         gateway::check_url_against(value, expected_scheme, target.host);
     std::string suggestion = expected_scheme + "://" + target.host;
-    if (value.find('@') == std::string_view::npos) suggestion += url_path(value);
+    if (value.find('@') == std::string_view::npos) suggestion += url::path_of(value);
     const std::string why =
         hostname_setting
             ? "The service builds its public URLs, token issuer and redirects from it, so logins "
@@ -1426,7 +1390,7 @@ class Checker {
                              std::string_view value) {
     const std::vector<std::string> tokens = gateway::split_origin_list(value);
     for (const std::string& token : tokens) {
-      const std::string scheme = url_scheme(token);
+      const std::string scheme = url::scheme_of(token);
       bool matches = false;
       for (const Endpoint& endpoint : endpoints_) {
         const std::vector<gateway::OriginCheck> checks =
@@ -1439,7 +1403,7 @@ class Checker {
         }
       }
       if (matches) continue;
-      const Endpoint& target = closest(url_host(token));
+      const Endpoint& target = closest(url::host_of(token));
       const std::string expected = scheme_for(target, scheme) + "://" + target.host;
       const std::vector<gateway::OriginCheck> checks =
           gateway::check_origin_list(token, scheme_for(target, scheme), target.host);
