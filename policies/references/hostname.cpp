@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "policies/common/ascii.hpp"
+#include "policies/common/join.hpp"
 #include "policies/common/quoting.hpp"
 #include "policies/references/url.hpp"
 
@@ -269,15 +270,6 @@ ParseResult parse_url(std::string_view text) {
 
   result.ok = true;
   return result;
-}
-
-std::string join(const std::vector<std::string>& parts, std::string_view separator) {
-  std::string out;
-  for (const std::string& part : parts) {
-    if (!out.empty()) out += separator;
-    out += part;
-  }
-  return out;
 }
 
 OriginCheck check_one(std::string_view text, std::string_view scheme, std::string_view hostname,

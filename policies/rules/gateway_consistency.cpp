@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "policies/common/ascii.hpp"
+#include "policies/common/join.hpp"
 #include "policies/common/quoting.hpp"
 #include "policies/manifests/json_access.hpp"
 #include "policies/manifests/pod_spec.hpp"
@@ -36,9 +37,6 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kGatewayGroup = "gateway.networking.k8s.io";
-// Messages name at most this many hostnames or endpoints, so a route with hundreds of
-// hostnames cannot flood a log line or an admission response.
-constexpr std::size_t kMaxListed = 3;
 
 // Setting names are shown bare when they are plain identifiers (PUBLIC_URL, hostname), quoted
 // otherwise, so a hostile key cannot smuggle anything into a message.
@@ -49,27 +47,6 @@ std::string setting_name(std::string_view name) {
     if (!plain) return emguard::quoted(name);
   }
   return std::string(name);
-}
-
-// "a, b and c" (at most kMaxListed items, then "and N more").
-std::string listed(const std::vector<std::string>& items, std::string_view conjunction = "and") {
-  std::string out;
-  const std::size_t shown = items.size() > kMaxListed ? kMaxListed : items.size();
-  for (std::size_t i = 0; i < shown; ++i) {
-    if (i > 0)
-      out +=
-          (i + 1 == shown && items.size() == shown) ? " " + std::string(conjunction) + " " : ", ";
-    out += items[i];
-  }
-  if (items.size() > shown) {
-    out += " " + std::string(conjunction) + " " + std::to_string(items.size() - shown) + " more";
-  }
-  return out;
-}
-
-// The noun that agrees with a count: "listener" for one, "listeners" for more.
-std::string_view agreeing(std::size_t count, std::string_view one, std::string_view many) {
-  return count == 1 ? one : many;
 }
 
 // --- JSON access: json_access.hpp; a port is at most 65535, which also keeps it in range.
