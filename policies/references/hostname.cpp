@@ -5,9 +5,11 @@
 #include "policies/common/ascii.hpp"
 #include "policies/common/join.hpp"
 #include "policies/common/quoting.hpp"
+#include "policies/references/url.hpp"
 
 #include <algorithm>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -174,30 +176,17 @@ void add_unique(std::vector<std::string>& out, std::string_view hostname) {
   if (!seen) out.emplace_back(hostname);
 }
 
-// --- URL / origin scanning -------------------------------------------------------------------
-
-struct ParsedUrl {
-  std::string_view scheme;
-  std::string_view host;
-  std::string_view port;  // digits as written; empty when there is no port
-  unsigned port_value = 0;
-  std::string_view rest;  // path, query and fragment as written, from the first '/', '?' or '#'
-};
+// --- URL / origin checks ---------------------------------------------------------------------
 
 struct ParseResult {
   bool ok = false;
   std::string error;  // never quotes userinfo, path, query or the raw input
-  ParsedUrl url;
+  url::Parts parts;   // when ok: no userinfo, a valid host, the port (if any) from 1 to 65535
+  unsigned port_value = 0;
 };
 
-// RFC 3986 section 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
-bool is_scheme_char(char c) {
-  return ascii::is_letter(c) || ascii::is_digit(c) || c == '+' || c == '-' || c == '.';
-}
-
-// Scans scheme://host[:port][/path][?query][#fragment] with the checks listed in gateway.hpp.
-// A small hand scanner because no URL library is in the dependency set (Boost.URL is not in
-// Debian 12's Boost 1.74).
+// Splits scheme://host[:port][/path][?query][#fragment] (url.hpp) and judges every part, with
+// the checks listed in hostname.hpp (check_url_against).
 ParseResult parse_url(std::string_view text) {
   ParseResult result;
   if (text.empty()) {
@@ -212,39 +201,33 @@ ParseResult parse_url(std::string_view text) {
     }
   }
 
-  std::size_t pos = 0;
-  while (pos < text.size() && is_scheme_char(text[pos])) ++pos;
-  if (pos == 0 || !ascii::is_letter(text[0]) || text.substr(pos, 3) != "://") {
+  // The port is taken after the last ':' so that a stray ':' is reported for the host.
+  const std::optional<url::Parts> split = url::split(text, url::PortColon::Last);
+  if (!split || !url::is_scheme(split->scheme)) {
     result.error = "is not an absolute URL of the form scheme://host[:port][/path]";
     return result;
   }
-  result.url.scheme = text.substr(0, pos);
-  pos += 3;
+  result.parts = *split;
+  const url::Parts& parts = result.parts;
 
-  const std::size_t authority_end = std::min(text.find_first_of("/?#", pos), text.size());
-  const std::string_view authority = text.substr(pos, authority_end - pos);
-  result.url.rest = text.substr(authority_end);
-
-  if (authority.find('@') != std::string_view::npos) {
+  if (parts.has_userinfo) {
     result.error =
         "has userinfo (a user name or password before '@'), which em-guard rejects: "
         "credentials do not belong in a public URL or origin";
     return result;
   }
-  if (authority.empty()) {
+  if (parts.authority.empty()) {
     result.error = "has no host";
     return result;
   }
-  if (authority.front() == '[') {
+  if (parts.authority.front() == '[') {
     result.error = "has an IP address literal as its host: the release is served at a hostname";
     return result;
   }
 
-  const std::size_t colon = authority.rfind(':');
-  result.url.host = authority.substr(0, colon);
   // The host is checked before the port so that a value like "a.example;https://b.example"
   // is reported for its host, not for the empty "port" after its last ':'.
-  const std::string_view host = result.url.host;
+  const std::string_view host = parts.host;
   if (host.empty()) {
     result.error = "has no host";
     return result;
@@ -264,8 +247,8 @@ ParseResult parse_url(std::string_view text) {
     result.error = "has a wildcard host: '*' is not allowed in a URL or origin";
     return result;
   }
-  if (colon != std::string_view::npos) {
-    const std::string_view port = authority.substr(colon + 1);
+  if (parts.has_port) {
+    const std::string_view port = parts.port;
     if (port.empty()) {
       result.error = "has an empty port after ':'";
       return result;
@@ -282,18 +265,11 @@ ParseResult parse_url(std::string_view text) {
       result.error = "has port " + std::string(port) + ", outside the range 1-65535";
       return result;
     }
-    result.url.port = port;
-    result.url.port_value = value;
+    result.port_value = value;
   }
 
   result.ok = true;
   return result;
-}
-
-unsigned default_port(std::string_view scheme) {
-  if (ascii::equals_ignoring_case(scheme, "https")) return 443;
-  if (ascii::equals_ignoring_case(scheme, "http")) return 80;
-  return 0;
 }
 
 OriginCheck check_one(std::string_view text, std::string_view scheme, std::string_view hostname,
@@ -309,30 +285,30 @@ OriginCheck check_one(std::string_view text, std::string_view scheme, std::strin
   if (!parsed.ok) {
     return {false, std::string(kind) + " " + parsed.error + "; expected " + expected};
   }
-  const ParsedUrl& url = parsed.url;
+  const url::Parts& parts = parsed.parts;
   // Only the scanned scheme, host and port are quoted: no userinfo, path or query reaches a
   // message.
-  std::string written = std::string(url.scheme) + "://" + std::string(url.host);
-  if (!url.port.empty()) written += ":" + std::string(url.port);
+  std::string written = std::string(parts.scheme) + "://" + std::string(parts.host);
+  if (parts.has_port) written += ":" + std::string(parts.port);
 
   std::vector<std::string> differences;
-  if (!ascii::equals_ignoring_case(url.scheme, scheme)) {
+  if (!ascii::equals_ignoring_case(parts.scheme, scheme)) {
     std::string part = std::string(kind) + " " + written + " uses scheme " +
-                       std::string(url.scheme) + ", but the release is served over " +
+                       std::string(parts.scheme) + ", but the release is served over " +
                        std::string(scheme);
     if (ascii::equals_ignoring_case(scheme, "https") &&
-        ascii::equals_ignoring_case(url.scheme, "http")) {
+        ascii::equals_ignoring_case(parts.scheme, "http")) {
       part += ": browsers will reject CORS requests and cookies marked Secure";
     }
     differences.push_back(std::move(part));
   }
-  if (!ascii::equals_ignoring_case(url.host, hostname)) {
-    differences.push_back("host " + std::string(url.host) + " differs from hostname " +
+  if (!ascii::equals_ignoring_case(parts.host, hostname)) {
+    differences.push_back("host " + std::string(parts.host) + " differs from hostname " +
                           std::string(hostname));
   }
-  if (!url.port.empty() && url.port_value != default_port(url.scheme)) {
-    differences.push_back("port " + std::string(url.port) + " is not the default port of " +
-                          std::string(url.scheme) + ": the release is served at " + expected +
+  if (parts.has_port && parsed.port_value != url::default_port(parts.scheme)) {
+    differences.push_back("port " + std::string(parts.port) + " is not the default port of " +
+                          std::string(parts.scheme) + ": the release is served at " + expected +
                           " without a port");
   }
   if (!differences.empty()) return {false, join(differences, "; ")};
@@ -340,8 +316,8 @@ OriginCheck check_one(std::string_view text, std::string_view scheme, std::strin
 
   // Origins: browsers send the serialized origin (RFC 6454 section 6.2) and CORS middleware
   // usually compares strings exactly, so anything but the exact serialization never matches.
-  if (!url.rest.empty()) {
-    if (url.rest == "/") {
+  if (!parts.rest.empty()) {
+    if (parts.rest == "/") {
       differences.push_back("origin " + written +
                             "/ ends with '/': browsers send the Origin header without a path, so "
                             "it never matches; use " +

@@ -88,9 +88,10 @@ struct OriginCheck {
 // service is configured with). It matches when its scheme equals `scheme` (ASCII
 // case-insensitive), its host equals `hostname` (ASCII case-insensitive) and its port is absent
 // or the scheme's default (80 for http, 443 for https); any path, query or fragment is allowed.
-// The hand scanner is strict and says why it rejects: userinfo ("user@"), whitespace or control
-// characters, missing "scheme://", missing or malformed host, IP-literal hosts, empty,
-// non-numeric or out-of-range (1-65535) ports. The value "*" (allow any origin) never matches.
+// The URL is split by url::split (url.hpp) and judged strictly, saying why it rejects: userinfo
+// ("user@"), whitespace or control characters, missing "scheme://", missing or malformed host,
+// IP-literal hosts, empty, non-numeric or out-of-range (1-65535) ports. The value "*" (allow any
+// origin) never matches.
 OriginCheck check_url_against(std::string_view url, std::string_view scheme,
                               std::string_view hostname);
 
