@@ -389,7 +389,8 @@ TEST(VersionPinTest, RealWorldFluxHelmReleaseVersions) {
 }
 
 TEST(VersionPinTest, DesignListIsUnpinned) {
-  // DESIGN section 4: HEAD, branches, *, >=1.2, ~1.2, ^1.2, 1.x and empty are unpinned.
+  // docs/architecture.md, Rules (pinned-chart-versions): HEAD, branches, *, >=1.2, ~1.2, ^1.2,
+  // 1.x and empty are unpinned.
   EXPECT_FALSE(is_pinned(classify_version(F::GitRevision, "HEAD").pin));
   EXPECT_FALSE(is_pinned(classify_version(F::GitRevision, "main").pin));
   for (const char* value : {"*", ">=1.2", "~1.2", "^1.2", "1.x", ""}) {
