@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "policies/admission/admission.hpp"
+#include "policies/common/ascii.hpp"
 #include "policies/common/error.hpp"
 #include "policies/common/exit_code.hpp"
 #include "policies/engine/engine.hpp"
@@ -198,14 +199,13 @@ struct Server {
                        -1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
 
+  // application/json in any case, with or without parameters ("; charset=utf-8").
   static bool is_json(const Request& request) {
     const auto found = request.find(http::field::content_type);
     if (found == request.end()) return false;
-    std::string value(found->value());
-    value = value.substr(0, value.find(';'));
-    while (!value.empty() && value.back() == ' ') value.pop_back();
-    for (char& c : value) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    return value == kJson;
+    std::string_view value(found->value().data(), found->value().size());
+    value = ascii::trim_right_spaces(value.substr(0, value.find(';')));
+    return ascii::equals_ignoring_case(value, kJson);
   }
 
   // The environment a /validate path names: "" for /validate, nullopt when the path is not a
