@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/decisions.hpp"
+
 namespace emguard {
 namespace {
 
@@ -65,7 +67,7 @@ class AdmissionTest : public ::testing::Test {
 TEST_F(AdmissionTest, DeniesWithTheSameUidAndTheRuleMessage) {
   const AdmissionOutcome outcome = run(review(pod("nginx:latest")));
   EXPECT_EQ(outcome.http_status, 200);
-  EXPECT_EQ(outcome.decision, "deny");
+  EXPECT_EQ(outcome.decision, Decision::Deny);
   EXPECT_EQ(outcome.environment, "production");
   EXPECT_EQ(outcome.rules, std::vector<std::string>{"pinned-images"});
   const json response = json::parse(outcome.body);
@@ -85,11 +87,11 @@ TEST_F(AdmissionTest, DeniesWithTheSameUidAndTheRuleMessage) {
 
 TEST_F(AdmissionTest, AllowsPinnedAndWarnsInWarnMode) {
   const AdmissionOutcome allowed = run(review(pod("nginx:1.27.3")));
-  EXPECT_EQ(allowed.decision, "allow");
+  EXPECT_EQ(allowed.decision, Decision::Allow);
   EXPECT_FALSE(json::parse(allowed.body)["response"].contains("warnings"));
 
   const AdmissionOutcome warned = run(review(pod("nginx:latest")), "staging");
-  EXPECT_EQ(warned.decision, "warn");
+  EXPECT_EQ(warned.decision, Decision::Warn);
   const json response = json::parse(warned.body)["response"];
   EXPECT_EQ(response["allowed"], true);
   ASSERT_EQ(response["warnings"].size(), 1u);
@@ -141,7 +143,7 @@ TEST_F(AdmissionTest, WarningsOfAHugeObjectStayBounded) {
   // the answer stays a few KiB however many images warn, and still says how many.
   const std::size_t images = 20'000;
   const AdmissionOutcome warned = run(review(pod("nginx:latest", images)), "staging");
-  EXPECT_EQ(warned.decision, "warn");
+  EXPECT_EQ(warned.decision, Decision::Warn);
   EXPECT_LT(warned.body.size(), 8u * 1024) << warned.body.size();
   const json warnings = json::parse(warned.body)["response"]["warnings"];
   ASSERT_GE(warnings.size(), 2u);
@@ -154,15 +156,15 @@ TEST_F(AdmissionTest, WarningsOfAHugeObjectStayBounded) {
 TEST_F(AdmissionTest, WhatIsNotEvaluated) {
   for (const char* operation : {"DELETE", "CONNECT"}) {
     const AdmissionOutcome outcome = run(review(pod("nginx:latest"), operation));
-    EXPECT_EQ(outcome.decision, "allow") << operation;
+    EXPECT_EQ(outcome.decision, Decision::Allow) << operation;
     EXPECT_NE(outcome.reason.find("is not evaluated"), std::string::npos);
   }
   json status = review(pod("nginx:latest"), "UPDATE");
   status["request"]["subResource"] = "status";
-  EXPECT_EQ(run(status).decision, "allow");
+  EXPECT_EQ(run(status).decision, Decision::Allow);
   // A namespace no environment claims (and no defaultEnvironment): allowed, and it says why.
   const AdmissionOutcome elsewhere = run(review(pod("nginx:latest"), "CREATE", "other"));
-  EXPECT_EQ(elsewhere.decision, "allow");
+  EXPECT_EQ(elsewhere.decision, Decision::Allow);
   EXPECT_NE(elsewhere.reason.find("no environment of the policy claims namespace other"),
             std::string::npos);
 }
@@ -171,7 +173,7 @@ TEST_F(AdmissionTest, DryRunIsEvaluatedTheSameAndReported) {
   json body = review(pod("nginx:latest"));
   body["request"]["dryRun"] = true;
   const AdmissionOutcome outcome = run(body);
-  EXPECT_EQ(outcome.decision, "deny");
+  EXPECT_EQ(outcome.decision, Decision::Deny);
   EXPECT_TRUE(outcome.dry_run);
 }
 
@@ -190,7 +192,7 @@ TEST_F(AdmissionTest, BodiesThatAreNoReviewAreBare400sWithoutQuotingTheBody) {
   };
   const AdmissionOutcome malformed = status_of(R"({"request": {"uid": "s3cr3t-token-value)");
   EXPECT_EQ(malformed.http_status, 400);
-  EXPECT_EQ(malformed.decision, "error");
+  EXPECT_EQ(malformed.decision, Decision::Error);
   EXPECT_EQ(malformed.body.find("s3cr3t"), std::string::npos) << malformed.body;
   EXPECT_EQ(malformed.reason.find("s3cr3t"), std::string::npos) << malformed.reason;
   EXPECT_EQ(json::parse(malformed.body)["error"], "malformed JSON at byte 40");
@@ -252,7 +254,7 @@ TEST_F(AdmissionTest, FailsClosedOnceTheUidIsKnown) {
     SCOPED_TRACE(c.name);
     const AdmissionOutcome outcome = run(c.body, c.environment);
     EXPECT_EQ(outcome.http_status, 200);
-    EXPECT_EQ(outcome.decision, "error");
+    EXPECT_EQ(outcome.decision, Decision::Error);
     const json answer = json::parse(outcome.body);
     EXPECT_EQ(answer["apiVersion"], "admission.k8s.io/v1");
     EXPECT_EQ(answer["kind"], "AdmissionReview");
@@ -340,7 +342,7 @@ json kubectl_debug_review(const std::string& namespace_, const std::string& imag
 
 TEST_F(AdmissionTest, KubectlDebugEphemeralContainersAreEvaluated) {
   const AdmissionOutcome denied = run(kubectl_debug_review("production", "busybox:latest"));
-  EXPECT_EQ(denied.decision, "deny") << denied.body;
+  EXPECT_EQ(denied.decision, Decision::Deny) << denied.body;
   EXPECT_EQ(denied.environment, "production");
   const json answer = json::parse(denied.body)["response"];
   EXPECT_EQ(answer["uid"], "705ab4f5-6393-11e8-b7cc-42010a800002");
@@ -350,8 +352,8 @@ TEST_F(AdmissionTest, KubectlDebugEphemeralContainersAreEvaluated) {
       << message;
   EXPECT_NE(message.find("busybox:latest"), std::string::npos) << message;
 
-  EXPECT_EQ(run(kubectl_debug_review("production", "busybox:1.36.1")).decision, "allow");
-  EXPECT_EQ(run(kubectl_debug_review("staging", "busybox:latest")).decision, "warn");
+  EXPECT_EQ(run(kubectl_debug_review("production", "busybox:1.36.1")).decision, Decision::Allow);
+  EXPECT_EQ(run(kubectl_debug_review("staging", "busybox:latest")).decision, Decision::Warn);
 
   // The other pod subresources carry no Pod spec to judge (Pod Security admission's
   // ignoredPodSubresources, kubernetes staging/src/k8s.io/pod-security-admission/admission/
@@ -361,19 +363,19 @@ TEST_F(AdmissionTest, KubectlDebugEphemeralContainersAreEvaluated) {
     json body = kubectl_debug_review("production", "busybox:latest");
     body["request"]["subResource"] = subresource;
     const AdmissionOutcome outcome = run(body);
-    EXPECT_EQ(outcome.decision, "allow") << subresource;
+    EXPECT_EQ(outcome.decision, Decision::Allow) << subresource;
     EXPECT_EQ(outcome.reason, std::string("subresource ") + subresource + " is not evaluated");
   }
   json scale = kubectl_debug_review("production", "busybox:latest");
   scale["request"]["resource"] = {
       {"group", "apps"}, {"version", "v1"}, {"resource", "deployments"}};
   scale["request"]["subResource"] = "scale";
-  EXPECT_EQ(run(scale).decision, "allow");
+  EXPECT_EQ(run(scale).decision, Decision::Allow);
 }
 
 TEST_F(AdmissionTest, BaselineDecodesAndAllowsWithTheUid) {
   const AdmissionOutcome outcome = allow_without_evaluating(review(pod("nginx:latest")).dump());
-  EXPECT_EQ(outcome.decision, "allow");
+  EXPECT_EQ(outcome.decision, Decision::Allow);
   EXPECT_EQ(json::parse(outcome.body)["response"]["uid"], "d0c6c5a3-7f1e-4c1b-9d2a-000000000001");
   EXPECT_EQ(allow_without_evaluating("{").http_status, 400);
 }

@@ -241,7 +241,7 @@ struct Server {
 
   struct Handled {
     Response response;
-    std::string decision = "none";               // for metrics: allow, warn, deny, error, none
+    std::optional<Decision> decision;            // for metrics; nullopt (label "none"): no review
     std::optional<nlohmann::json> decision_log;  // fields of the admission log line
   };
 
@@ -303,7 +303,7 @@ struct Server {
     const AdmissionOutcome outcome =
         review_admission(*current, request.body(), *environment, Date::today_utc());
     handled.decision = outcome.decision;
-    if (outcome.decision == "deny") {
+    if (outcome.decision == Decision::Deny) {
       for (const std::string& rule : outcome.rules) metrics.count_denial(rule);
     }
     nlohmann::json fields = {{"uid", outcome.uid},
@@ -312,7 +312,7 @@ struct Server {
                              {"name", outcome.name},
                              {"operation", outcome.operation},
                              {"environment", outcome.environment},
-                             {"decision", outcome.decision},
+                             {"decision", to_string(outcome.decision)},
                              {"rules", outcome.rules},
                              {"dryRun", outcome.dry_run},
                              {"path", std::string(path)}};
@@ -417,8 +417,8 @@ struct Server {
         nlohmann::json& fields = *handled.decision_log;
         fields["latencyMs"] = std::chrono::duration<double, std::milli>(latency).count();
         fields["code"] = response.result_int();
-        log.log(handled.decision == "error" ? LogLevel::Warn : LogLevel::Info, "admission review",
-                std::move(fields));
+        log.log(handled.decision == Decision::Error ? LogLevel::Warn : LogLevel::Info,
+                "admission review", std::move(fields));
       }
 
       lowest.expires_after(options.body_timeout);

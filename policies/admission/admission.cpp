@@ -44,7 +44,7 @@ std::string error_body(const std::string& message) {
 
 void reject(AdmissionOutcome& outcome, const BadReview& bad) {
   outcome.http_status = bad.status;
-  outcome.decision = "error";
+  outcome.decision = Decision::Error;
   outcome.reason = bad.message;
   outcome.body = error_body(bad.message);
 }
@@ -167,7 +167,7 @@ std::string answer_version(const json& review) {
 
 void refuse(AdmissionOutcome& outcome, const json& review, const FailedReview& failed) {
   outcome.http_status = 200;
-  outcome.decision = "error";
+  outcome.decision = Decision::Error;
   outcome.reason = failed.message;
   const json answer = {{"apiVersion", answer_version(review)},
                        {"kind", "AdmissionReview"},
@@ -221,7 +221,7 @@ void evaluate_review(const Engine& engine, const json& review, const json& reque
   }
 
   json response = response_review(review, outcome.uid, true);
-  outcome.decision = "allow";
+  outcome.decision = Decision::Allow;
   const std::string subresource = string_member(request, "subResource");
   const json* resource = member(request, "resource");
   const bool pod_subresource =
@@ -267,13 +267,13 @@ void evaluate_review(const Engine& engine, const json& review, const json& reque
       json warnings = warning_list(warned);
       outcome.rules.assign(rules.begin(), rules.end());
       if (!enforced.empty()) {
-        outcome.decision = "deny";
+        outcome.decision = Decision::Deny;
         response["response"]["allowed"] = false;
         response["response"]["status"] = {{"code", 403},
                                           {"reason", "Forbidden"},
                                           {"message", denial_message(ref, *environment, enforced)}};
       } else if (!warnings.empty()) {
-        outcome.decision = "warn";
+        outcome.decision = Decision::Warn;
       }
       if (!warnings.empty()) response["response"]["warnings"] = std::move(warnings);
     }
@@ -334,7 +334,7 @@ AdmissionOutcome allow_without_evaluating(std::string_view body) {
     const json* request = member(review, "request");
     outcome.uid = request != nullptr ? string_member(*request, "uid") : std::string();
     if (outcome.uid.empty()) throw BadReview{400, "request.uid is missing or not a string"};
-    outcome.decision = "allow";
+    outcome.decision = Decision::Allow;
     outcome.body = response_review(review, outcome.uid, true).dump();
   } catch (const BadReview& bad) {
     reject(outcome, bad);

@@ -24,9 +24,9 @@ struct AdmissionOutcome {
   std::string name;
   std::string operation;
   std::string environment;  // "" when none applied
-  // "allow", "warn", "deny", or "error": a review refused because it could not be judged
+  // Allow, Warn or Deny as evaluated, or Error: a review refused because it could not be judged
   // (allowed: false, status.code 400/404/500), or a bare 400 for a body that is no review.
-  std::string decision;
+  Decision decision = Decision::Error;
   std::string reason;              // why it was allowed without evaluation, or the error
   std::vector<std::string> rules;  // rules with violations (denied or warned), sorted, unique
   bool dry_run = false;

@@ -59,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     const nlohmann::json& response = answer.at("response");
     if (response.at("uid") != outcome.uid ||
-        (outcome.decision == "error" && response.at("allowed") != false)) {
+        (outcome.decision == emguard::Decision::Error && response.at("allowed") != false)) {
       std::fprintf(stderr, "a review not answered for its uid, or an error that allows\n");
       std::abort();
     }
