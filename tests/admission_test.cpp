@@ -1,4 +1,5 @@
-// review_admission: the AdmissionReview contract without HTTP (the server tests cover transport).
+// review_admission: the AdmissionReview contract without HTTP (the router and server tests cover
+// the HTTP status each outcome gets, and transport).
 #include "policies/admission/admission.hpp"
 
 #include <gtest/gtest.h>
@@ -66,7 +67,7 @@ class AdmissionTest : public ::testing::Test {
 
 TEST_F(AdmissionTest, DeniesWithTheSameUidAndTheRuleMessage) {
   const AdmissionOutcome outcome = run(review(pod("nginx:latest")));
-  EXPECT_EQ(outcome.http_status, 200);
+  EXPECT_EQ(outcome.verdict, AdmissionVerdict::Denied);
   EXPECT_EQ(outcome.decision, Decision::Deny);
   EXPECT_EQ(outcome.environment, "production");
   EXPECT_EQ(outcome.rules, std::vector<std::string>{"pinned-images"});
@@ -186,32 +187,34 @@ TEST_F(AdmissionTest, NamespacesArePlacedByTheirOwnLabels) {
   EXPECT_EQ(outcome.environment, "production");
 }
 
+// Malformed: no review to answer, so no AdmissionReview; the router maps it to a bare 400 with
+// the reason as its error (tests/router_test.cpp, RouterReview).
 TEST_F(AdmissionTest, BodiesThatAreNoReviewAreBare400sWithoutQuotingTheBody) {
-  const auto status_of = [&](const std::string& body, const std::string& environment = "") {
+  const auto verdict_of = [&](const std::string& body, const std::string& environment = "") {
     return review_admission(engine, body, environment, Date{2026, 11, 24});
   };
-  const AdmissionOutcome malformed = status_of(R"({"request": {"uid": "s3cr3t-token-value)");
-  EXPECT_EQ(malformed.http_status, 400);
+  const AdmissionOutcome malformed = verdict_of(R"({"request": {"uid": "s3cr3t-token-value)");
+  EXPECT_EQ(malformed.verdict, AdmissionVerdict::Malformed);
   EXPECT_EQ(malformed.decision, Decision::Error);
   EXPECT_EQ(malformed.body.find("s3cr3t"), std::string::npos) << malformed.body;
   EXPECT_EQ(malformed.reason.find("s3cr3t"), std::string::npos) << malformed.reason;
-  EXPECT_EQ(json::parse(malformed.body)["error"], "malformed JSON at byte 40");
+  EXPECT_EQ(malformed.reason, "malformed JSON at byte 40");
 
-  EXPECT_EQ(status_of("[]").http_status, 400);
-  EXPECT_EQ(status_of(R"({"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview"})")
-                .http_status,
-            400);
+  EXPECT_EQ(verdict_of("[]").verdict, AdmissionVerdict::Malformed);
+  EXPECT_EQ(
+      verdict_of(R"({"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview"})").verdict,
+      AdmissionVerdict::Malformed);
   json no_uid = review(pod("nginx:latest"));
   no_uid["request"].erase("uid");
-  EXPECT_EQ(status_of(no_uid.dump()).http_status, 400);
-  EXPECT_EQ(status_of(no_uid.dump()).reason, "request.uid is missing or not a string");
+  EXPECT_EQ(verdict_of(no_uid.dump()).verdict, AdmissionVerdict::Malformed);
+  EXPECT_EQ(verdict_of(no_uid.dump()).reason, "request.uid is missing or not a string");
   // Not even for an environment the policy lacks: without a uid there is no review to answer.
-  EXPECT_EQ(status_of(no_uid.dump(), "qa").http_status, 400);
+  EXPECT_EQ(verdict_of(no_uid.dump(), "qa").verdict, AdmissionVerdict::Malformed);
 
-  // 4 million nested arrays: parsed and freed without recursion, answered 400.
+  // 4 million nested arrays: parsed and freed without recursion, Malformed.
   std::string deep(4'000'000, '[');
   deep += std::string(4'000'000, ']');
-  EXPECT_EQ(status_of(deep).http_status, 400);
+  EXPECT_EQ(verdict_of(deep).verdict, AdmissionVerdict::Malformed);
 }
 
 // Once the uid is known every outcome is an AdmissionReview that refuses, as controller-runtime
@@ -253,7 +256,7 @@ TEST_F(AdmissionTest, FailsClosedOnceTheUidIsKnown) {
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     const AdmissionOutcome outcome = run(c.body, c.environment);
-    EXPECT_EQ(outcome.http_status, 200);
+    EXPECT_EQ(outcome.verdict, AdmissionVerdict::Errored);
     EXPECT_EQ(outcome.decision, Decision::Error);
     const json answer = json::parse(outcome.body);
     EXPECT_EQ(answer["apiVersion"], "admission.k8s.io/v1");
@@ -285,14 +288,16 @@ TEST_F(AdmissionTest, FailsClosedOnceTheUidIsKnown) {
 TEST_F(AdmissionTest, TransportRefusalsOfAReviewAreReviews) {
   const AdmissionOutcome review_refused =
       refuse_admission(review(pod("nginx:1.27.3")).dump(), 415, "Content-Type must be JSON");
-  EXPECT_EQ(review_refused.http_status, 200);
+  EXPECT_EQ(review_refused.verdict, AdmissionVerdict::Errored);
   const json answer = json::parse(review_refused.body);
   EXPECT_EQ(answer["response"]["uid"], "d0c6c5a3-7f1e-4c1b-9d2a-000000000001");
   EXPECT_EQ(answer["response"]["allowed"], false);
   EXPECT_EQ(answer["response"]["status"]["code"], 415);
   EXPECT_EQ(answer["response"]["status"]["message"], "Content-Type must be JSON");
-  EXPECT_EQ(refuse_admission("not json", 415, "Content-Type must be JSON").http_status, 400);
-  EXPECT_EQ(refuse_admission("{}", 415, "Content-Type must be JSON").http_status, 400);
+  EXPECT_EQ(refuse_admission("not json", 415, "Content-Type must be JSON").verdict,
+            AdmissionVerdict::Malformed);
+  EXPECT_EQ(refuse_admission("{}", 415, "Content-Type must be JSON").verdict,
+            AdmissionVerdict::Malformed);
 }
 
 // `kubectl debug mypod -it --image=busybox:latest` sends an UPDATE of pods/ephemeralcontainers
@@ -377,7 +382,36 @@ TEST_F(AdmissionTest, BaselineDecodesAndAllowsWithTheUid) {
   const AdmissionOutcome outcome = allow_without_evaluating(review(pod("nginx:latest")).dump());
   EXPECT_EQ(outcome.decision, Decision::Allow);
   EXPECT_EQ(json::parse(outcome.body)["response"]["uid"], "d0c6c5a3-7f1e-4c1b-9d2a-000000000001");
-  EXPECT_EQ(allow_without_evaluating("{").http_status, 400);
+  EXPECT_EQ(allow_without_evaluating("{").verdict, AdmissionVerdict::Malformed);
+}
+
+// The typed response and its helpers, as controller-runtime's Allowed, Denied and Errored
+// (pkg/webhook/admission/response.go): each field only when it says something.
+TEST(AdmissionResponse, HelpersShapeTheAnswer) {
+  const json allowed =
+      json::parse(admission::answer(admission::allowed("u1"), "admission.k8s.io/v1"));
+  EXPECT_EQ(allowed, json::parse(R"({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                                     "response": {"uid": "u1", "allowed": true}})"));
+
+  AdmissionResponse denied = admission::denied("u2", "no");
+  denied.warnings = {"careful"};
+  EXPECT_EQ(json::parse(admission::answer(denied, "admission.k8s.io/v1"))["response"],
+            json::parse(R"({"uid": "u2", "allowed": false, "warnings": ["careful"],
+                            "status": {"code": 403, "reason": "Forbidden", "message": "no"}})"));
+
+  const AdmissionResponse errored = admission::errored("u3", 404, "no such environment");
+  EXPECT_FALSE(errored.allowed);
+  const json answer = json::parse(admission::answer(errored, "admission.k8s.io/v1beta1"));
+  EXPECT_EQ(answer["apiVersion"], "admission.k8s.io/v1beta1");
+  EXPECT_EQ(answer["response"], json::parse(R"({"uid": "u3", "allowed": false,
+                            "status": {"code": 404, "message": "no such environment"}})"));
+}
+
+TEST(AdmissionResponse, DecisionsSpellTheirLabels) {
+  EXPECT_EQ(to_string(Decision::Allow), "allow");
+  EXPECT_EQ(to_string(Decision::Warn), "warn");
+  EXPECT_EQ(to_string(Decision::Deny), "deny");
+  EXPECT_EQ(to_string(Decision::Error), "error");
 }
 
 }  // namespace

@@ -239,6 +239,16 @@ struct Server {
     return target.substr(0, target.find('?'));
   }
 
+  // The HTTP answer to what the core made of a review: a review answer whenever there is one
+  // (allowed, denied or errored alike: the API server reads the refusal in the review), and a
+  // bare 400 only when there is no review to answer.
+  static Response answer_review(const Request& request, const AdmissionOutcome& outcome) {
+    if (outcome.verdict == AdmissionVerdict::Malformed) {
+      return error(request, http::status::bad_request, outcome.reason);
+    }
+    return respond(request, http::status::ok, outcome.body);
+  }
+
   struct Handled {
     Response response;
     std::optional<Decision> decision;            // for metrics; nullopt (label "none"): no review
@@ -287,7 +297,7 @@ struct Server {
       const AdmissionOutcome outcome =
           refuse_admission(request.body(), 415, "Content-Type must be application/json");
       handled.decision = outcome.decision;
-      if (outcome.http_status != 200) {
+      if (outcome.verdict == AdmissionVerdict::Malformed) {
         return error(request, http::status::unsupported_media_type,
                      "Content-Type must be application/json (an AdmissionReview)");
       }
@@ -296,7 +306,7 @@ struct Server {
     if (baseline) {
       const AdmissionOutcome outcome = allow_without_evaluating(request.body());
       handled.decision = outcome.decision;
-      return respond(request, static_cast<http::status>(outcome.http_status), outcome.body);
+      return answer_review(request, outcome);
     }
 
     const auto current = engine.get();
@@ -318,7 +328,7 @@ struct Server {
                              {"path", std::string(path)}};
     if (!outcome.reason.empty()) fields["reason"] = outcome.reason;
     handled.decision_log = std::move(fields);
-    return respond(request, static_cast<http::status>(outcome.http_status), outcome.body);
+    return answer_review(request, outcome);
   }
 
   // --- connections ------------------------------------------------------------------------
