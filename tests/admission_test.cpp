@@ -1,10 +1,13 @@
-// review_admission: the AdmissionReview contract without HTTP (the server tests cover transport).
+// review_admission: the AdmissionReview contract without HTTP (the router and server tests cover
+// the HTTP status each outcome gets, and transport).
 #include "policies/admission/admission.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+
+#include "tests/support/decisions.hpp"
 
 namespace emguard {
 namespace {
@@ -64,8 +67,8 @@ class AdmissionTest : public ::testing::Test {
 
 TEST_F(AdmissionTest, DeniesWithTheSameUidAndTheRuleMessage) {
   const AdmissionOutcome outcome = run(review(pod("nginx:latest")));
-  EXPECT_EQ(outcome.http_status, 200);
-  EXPECT_EQ(outcome.decision, "deny");
+  EXPECT_EQ(outcome.verdict, AdmissionVerdict::Denied);
+  EXPECT_EQ(outcome.decision, Decision::Deny);
   EXPECT_EQ(outcome.environment, "production");
   EXPECT_EQ(outcome.rules, std::vector<std::string>{"pinned-images"});
   const json response = json::parse(outcome.body);
@@ -85,11 +88,11 @@ TEST_F(AdmissionTest, DeniesWithTheSameUidAndTheRuleMessage) {
 
 TEST_F(AdmissionTest, AllowsPinnedAndWarnsInWarnMode) {
   const AdmissionOutcome allowed = run(review(pod("nginx:1.27.3")));
-  EXPECT_EQ(allowed.decision, "allow");
+  EXPECT_EQ(allowed.decision, Decision::Allow);
   EXPECT_FALSE(json::parse(allowed.body)["response"].contains("warnings"));
 
   const AdmissionOutcome warned = run(review(pod("nginx:latest")), "staging");
-  EXPECT_EQ(warned.decision, "warn");
+  EXPECT_EQ(warned.decision, Decision::Warn);
   const json response = json::parse(warned.body)["response"];
   EXPECT_EQ(response["allowed"], true);
   ASSERT_EQ(response["warnings"].size(), 1u);
@@ -141,7 +144,7 @@ TEST_F(AdmissionTest, WarningsOfAHugeObjectStayBounded) {
   // the answer stays a few KiB however many images warn, and still says how many.
   const std::size_t images = 20'000;
   const AdmissionOutcome warned = run(review(pod("nginx:latest", images)), "staging");
-  EXPECT_EQ(warned.decision, "warn");
+  EXPECT_EQ(warned.decision, Decision::Warn);
   EXPECT_LT(warned.body.size(), 8u * 1024) << warned.body.size();
   const json warnings = json::parse(warned.body)["response"]["warnings"];
   ASSERT_GE(warnings.size(), 2u);
@@ -154,15 +157,15 @@ TEST_F(AdmissionTest, WarningsOfAHugeObjectStayBounded) {
 TEST_F(AdmissionTest, WhatIsNotEvaluated) {
   for (const char* operation : {"DELETE", "CONNECT"}) {
     const AdmissionOutcome outcome = run(review(pod("nginx:latest"), operation));
-    EXPECT_EQ(outcome.decision, "allow") << operation;
+    EXPECT_EQ(outcome.decision, Decision::Allow) << operation;
     EXPECT_NE(outcome.reason.find("is not evaluated"), std::string::npos);
   }
   json status = review(pod("nginx:latest"), "UPDATE");
   status["request"]["subResource"] = "status";
-  EXPECT_EQ(run(status).decision, "allow");
+  EXPECT_EQ(run(status).decision, Decision::Allow);
   // A namespace no environment claims (and no defaultEnvironment): allowed, and it says why.
   const AdmissionOutcome elsewhere = run(review(pod("nginx:latest"), "CREATE", "other"));
-  EXPECT_EQ(elsewhere.decision, "allow");
+  EXPECT_EQ(elsewhere.decision, Decision::Allow);
   EXPECT_NE(elsewhere.reason.find("no environment of the policy claims namespace other"),
             std::string::npos);
 }
@@ -171,7 +174,7 @@ TEST_F(AdmissionTest, DryRunIsEvaluatedTheSameAndReported) {
   json body = review(pod("nginx:latest"));
   body["request"]["dryRun"] = true;
   const AdmissionOutcome outcome = run(body);
-  EXPECT_EQ(outcome.decision, "deny");
+  EXPECT_EQ(outcome.decision, Decision::Deny);
   EXPECT_TRUE(outcome.dry_run);
 }
 
@@ -184,32 +187,34 @@ TEST_F(AdmissionTest, NamespacesArePlacedByTheirOwnLabels) {
   EXPECT_EQ(outcome.environment, "production");
 }
 
+// Malformed: no review to answer, so no AdmissionReview; the router maps it to a bare 400 with
+// the reason as its error (tests/router_test.cpp, RouterReview).
 TEST_F(AdmissionTest, BodiesThatAreNoReviewAreBare400sWithoutQuotingTheBody) {
-  const auto status_of = [&](const std::string& body, const std::string& environment = "") {
+  const auto verdict_of = [&](const std::string& body, const std::string& environment = "") {
     return review_admission(engine, body, environment, Date{2026, 11, 24});
   };
-  const AdmissionOutcome malformed = status_of(R"({"request": {"uid": "s3cr3t-token-value)");
-  EXPECT_EQ(malformed.http_status, 400);
-  EXPECT_EQ(malformed.decision, "error");
+  const AdmissionOutcome malformed = verdict_of(R"({"request": {"uid": "s3cr3t-token-value)");
+  EXPECT_EQ(malformed.verdict, AdmissionVerdict::Malformed);
+  EXPECT_EQ(malformed.decision, Decision::Error);
   EXPECT_EQ(malformed.body.find("s3cr3t"), std::string::npos) << malformed.body;
   EXPECT_EQ(malformed.reason.find("s3cr3t"), std::string::npos) << malformed.reason;
-  EXPECT_EQ(json::parse(malformed.body)["error"], "malformed JSON at byte 40");
+  EXPECT_EQ(malformed.reason, "malformed JSON at byte 40");
 
-  EXPECT_EQ(status_of("[]").http_status, 400);
-  EXPECT_EQ(status_of(R"({"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview"})")
-                .http_status,
-            400);
+  EXPECT_EQ(verdict_of("[]").verdict, AdmissionVerdict::Malformed);
+  EXPECT_EQ(
+      verdict_of(R"({"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview"})").verdict,
+      AdmissionVerdict::Malformed);
   json no_uid = review(pod("nginx:latest"));
   no_uid["request"].erase("uid");
-  EXPECT_EQ(status_of(no_uid.dump()).http_status, 400);
-  EXPECT_EQ(status_of(no_uid.dump()).reason, "request.uid is missing or not a string");
+  EXPECT_EQ(verdict_of(no_uid.dump()).verdict, AdmissionVerdict::Malformed);
+  EXPECT_EQ(verdict_of(no_uid.dump()).reason, "request.uid is missing or not a string");
   // Not even for an environment the policy lacks: without a uid there is no review to answer.
-  EXPECT_EQ(status_of(no_uid.dump(), "qa").http_status, 400);
+  EXPECT_EQ(verdict_of(no_uid.dump(), "qa").verdict, AdmissionVerdict::Malformed);
 
-  // 4 million nested arrays: parsed and freed without recursion, answered 400.
+  // 4 million nested arrays: parsed and freed without recursion, Malformed.
   std::string deep(4'000'000, '[');
   deep += std::string(4'000'000, ']');
-  EXPECT_EQ(status_of(deep).http_status, 400);
+  EXPECT_EQ(verdict_of(deep).verdict, AdmissionVerdict::Malformed);
 }
 
 // Once the uid is known every outcome is an AdmissionReview that refuses, as controller-runtime
@@ -251,8 +256,8 @@ TEST_F(AdmissionTest, FailsClosedOnceTheUidIsKnown) {
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     const AdmissionOutcome outcome = run(c.body, c.environment);
-    EXPECT_EQ(outcome.http_status, 200);
-    EXPECT_EQ(outcome.decision, "error");
+    EXPECT_EQ(outcome.verdict, AdmissionVerdict::Errored);
+    EXPECT_EQ(outcome.decision, Decision::Error);
     const json answer = json::parse(outcome.body);
     EXPECT_EQ(answer["apiVersion"], "admission.k8s.io/v1");
     EXPECT_EQ(answer["kind"], "AdmissionReview");
@@ -283,14 +288,16 @@ TEST_F(AdmissionTest, FailsClosedOnceTheUidIsKnown) {
 TEST_F(AdmissionTest, TransportRefusalsOfAReviewAreReviews) {
   const AdmissionOutcome review_refused =
       refuse_admission(review(pod("nginx:1.27.3")).dump(), 415, "Content-Type must be JSON");
-  EXPECT_EQ(review_refused.http_status, 200);
+  EXPECT_EQ(review_refused.verdict, AdmissionVerdict::Errored);
   const json answer = json::parse(review_refused.body);
   EXPECT_EQ(answer["response"]["uid"], "d0c6c5a3-7f1e-4c1b-9d2a-000000000001");
   EXPECT_EQ(answer["response"]["allowed"], false);
   EXPECT_EQ(answer["response"]["status"]["code"], 415);
   EXPECT_EQ(answer["response"]["status"]["message"], "Content-Type must be JSON");
-  EXPECT_EQ(refuse_admission("not json", 415, "Content-Type must be JSON").http_status, 400);
-  EXPECT_EQ(refuse_admission("{}", 415, "Content-Type must be JSON").http_status, 400);
+  EXPECT_EQ(refuse_admission("not json", 415, "Content-Type must be JSON").verdict,
+            AdmissionVerdict::Malformed);
+  EXPECT_EQ(refuse_admission("{}", 415, "Content-Type must be JSON").verdict,
+            AdmissionVerdict::Malformed);
 }
 
 // `kubectl debug mypod -it --image=busybox:latest` sends an UPDATE of pods/ephemeralcontainers
@@ -340,7 +347,7 @@ json kubectl_debug_review(const std::string& namespace_, const std::string& imag
 
 TEST_F(AdmissionTest, KubectlDebugEphemeralContainersAreEvaluated) {
   const AdmissionOutcome denied = run(kubectl_debug_review("production", "busybox:latest"));
-  EXPECT_EQ(denied.decision, "deny") << denied.body;
+  EXPECT_EQ(denied.decision, Decision::Deny) << denied.body;
   EXPECT_EQ(denied.environment, "production");
   const json answer = json::parse(denied.body)["response"];
   EXPECT_EQ(answer["uid"], "705ab4f5-6393-11e8-b7cc-42010a800002");
@@ -350,8 +357,8 @@ TEST_F(AdmissionTest, KubectlDebugEphemeralContainersAreEvaluated) {
       << message;
   EXPECT_NE(message.find("busybox:latest"), std::string::npos) << message;
 
-  EXPECT_EQ(run(kubectl_debug_review("production", "busybox:1.36.1")).decision, "allow");
-  EXPECT_EQ(run(kubectl_debug_review("staging", "busybox:latest")).decision, "warn");
+  EXPECT_EQ(run(kubectl_debug_review("production", "busybox:1.36.1")).decision, Decision::Allow);
+  EXPECT_EQ(run(kubectl_debug_review("staging", "busybox:latest")).decision, Decision::Warn);
 
   // The other pod subresources carry no Pod spec to judge (Pod Security admission's
   // ignoredPodSubresources, kubernetes staging/src/k8s.io/pod-security-admission/admission/
@@ -361,21 +368,50 @@ TEST_F(AdmissionTest, KubectlDebugEphemeralContainersAreEvaluated) {
     json body = kubectl_debug_review("production", "busybox:latest");
     body["request"]["subResource"] = subresource;
     const AdmissionOutcome outcome = run(body);
-    EXPECT_EQ(outcome.decision, "allow") << subresource;
+    EXPECT_EQ(outcome.decision, Decision::Allow) << subresource;
     EXPECT_EQ(outcome.reason, std::string("subresource ") + subresource + " is not evaluated");
   }
   json scale = kubectl_debug_review("production", "busybox:latest");
   scale["request"]["resource"] = {
       {"group", "apps"}, {"version", "v1"}, {"resource", "deployments"}};
   scale["request"]["subResource"] = "scale";
-  EXPECT_EQ(run(scale).decision, "allow");
+  EXPECT_EQ(run(scale).decision, Decision::Allow);
 }
 
 TEST_F(AdmissionTest, BaselineDecodesAndAllowsWithTheUid) {
   const AdmissionOutcome outcome = allow_without_evaluating(review(pod("nginx:latest")).dump());
-  EXPECT_EQ(outcome.decision, "allow");
+  EXPECT_EQ(outcome.decision, Decision::Allow);
   EXPECT_EQ(json::parse(outcome.body)["response"]["uid"], "d0c6c5a3-7f1e-4c1b-9d2a-000000000001");
-  EXPECT_EQ(allow_without_evaluating("{").http_status, 400);
+  EXPECT_EQ(allow_without_evaluating("{").verdict, AdmissionVerdict::Malformed);
+}
+
+// The typed response and its helpers, as controller-runtime's Allowed, Denied and Errored
+// (pkg/webhook/admission/response.go): each field only when it says something.
+TEST(AdmissionResponse, HelpersShapeTheAnswer) {
+  const json allowed =
+      json::parse(admission::answer(admission::allowed("u1"), "admission.k8s.io/v1"));
+  EXPECT_EQ(allowed, json::parse(R"({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                                     "response": {"uid": "u1", "allowed": true}})"));
+
+  AdmissionResponse denied = admission::denied("u2", "no");
+  denied.warnings = {"careful"};
+  EXPECT_EQ(json::parse(admission::answer(denied, "admission.k8s.io/v1"))["response"],
+            json::parse(R"({"uid": "u2", "allowed": false, "warnings": ["careful"],
+                            "status": {"code": 403, "reason": "Forbidden", "message": "no"}})"));
+
+  const AdmissionResponse errored = admission::errored("u3", 404, "no such environment");
+  EXPECT_FALSE(errored.allowed);
+  const json answer = json::parse(admission::answer(errored, "admission.k8s.io/v1beta1"));
+  EXPECT_EQ(answer["apiVersion"], "admission.k8s.io/v1beta1");
+  EXPECT_EQ(answer["response"], json::parse(R"({"uid": "u3", "allowed": false,
+                            "status": {"code": 404, "message": "no such environment"}})"));
+}
+
+TEST(AdmissionResponse, DecisionsSpellTheirLabels) {
+  EXPECT_EQ(to_string(Decision::Allow), "allow");
+  EXPECT_EQ(to_string(Decision::Warn), "warn");
+  EXPECT_EQ(to_string(Decision::Deny), "deny");
+  EXPECT_EQ(to_string(Decision::Error), "error");
 }
 
 }  // namespace

@@ -104,7 +104,7 @@ Placed batch(const Case& c, ReadDepth depth) {
     for (const BatchResult& result : evaluate_batch(engine(), objects, options)) {
       if (ObjectRef::of(result.object->object).kind != "Pod") continue;
       placed.environment = result.environment != nullptr ? result.environment->name : "";
-      placed.decision = decision_name(result.evaluation.decision());
+      placed.decision = to_string(result.evaluation.decision());
     }
   } catch (const InputError& error) {
     placed.error = error.what();
@@ -180,11 +180,11 @@ Placed serve(const Case& c) {
     return placed;
   }
   const AdmissionOutcome outcome = review_admission(engine(), review.dump(), *path, kToday);
-  if (outcome.decision == "error") {
+  if (outcome.decision == Decision::Error) {
     placed.error = json::parse(outcome.body)["response"]["status"].value("message", outcome.body);
   } else {
     placed.environment = outcome.environment;
-    placed.decision = outcome.decision;
+    placed.decision = to_string(outcome.decision);
   }
   return placed;
 }

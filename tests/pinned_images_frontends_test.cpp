@@ -18,6 +18,7 @@
 #include "policies/engine/policy.hpp"
 #include "policies/manifests/pod_spec.hpp"
 #include "policies/manifests/yaml.hpp"
+#include "tests/support/decisions.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/policy_eval.hpp"
 #include "tests/support/script_runner.hpp"
@@ -122,7 +123,7 @@ spec: {jobTemplate: {spec: {template: {spec: {containers: [{name: tab, image: "g
     const AdmissionOutcome outcome =
         review_admission(engine, review(objects[i], resources[i].first, resources[i].second).dump(),
                          "", Date{2026, 12, 2});
-    EXPECT_EQ(outcome.decision, "deny") << kExpected[i] << "\n" << outcome.body;
+    EXPECT_EQ(outcome.decision, Decision::Deny) << kExpected[i] << "\n" << outcome.body;
     const json response = json::parse(outcome.body)["response"];
     EXPECT_EQ(response["allowed"], false);
     const std::string message = response["status"]["message"];

@@ -20,6 +20,7 @@
 #include "policies/reports/report.hpp"
 #include "renderer/inject/config.hpp"
 #include "renderer/inject/render.hpp"
+#include "tests/support/decisions.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/script_runner.hpp"
 #include "tests/support/text.hpp"
@@ -160,7 +161,7 @@ TEST(Readme, ReviewExampleIsDeniedAsShown) {
   const Engine engine(Policy::builtin());
   const AdmissionOutcome outcome = review_admission(engine, read_file(kExamples / "review.json"),
                                                     "production", *Date::parse("2026-11-24"));
-  EXPECT_EQ(outcome.decision, "deny");
+  EXPECT_EQ(outcome.decision, Decision::Deny);
   const std::vector<std::string> shown = block_after("the answer denies");
   ASSERT_EQ(shown.size(), 1u);
   expect_shown_as(outcome.body.substr(0, shown[0].size() - 3) + "...", shown[0]);

@@ -28,11 +28,15 @@ std::string number(double value) {
 
 }  // namespace
 
-void Metrics::count_request(const std::string& path, int code, const std::string& decision,
+std::string_view decision_label(std::optional<Decision> decision) {
+  return decision ? to_string(*decision) : "none";
+}
+
+void Metrics::count_request(const std::string& path, int code, std::optional<Decision> decision,
                             std::chrono::nanoseconds latency) {
   {
     const std::lock_guard lock(mutex_);
-    ++requests_[{path, code, decision}];
+    ++requests_[{path, code, std::string(decision_label(decision))}];
   }
   const double seconds = std::chrono::duration<double>(latency).count();
   std::size_t bucket = 0;
@@ -44,7 +48,7 @@ void Metrics::count_request(const std::string& path, int code, const std::string
 
 void Metrics::count_rejected(const std::string& path, int code) {
   const std::lock_guard lock(mutex_);
-  ++requests_[{path, code, "none"}];
+  ++requests_[{path, code, std::string(decision_label(std::nullopt))}];
 }
 
 void Metrics::count_denial(const std::string& rule) {

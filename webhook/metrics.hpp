@@ -9,10 +9,17 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 
+#include "policies/engine/engine.hpp"
+
 namespace emguard::webhook {
+
+// The decision label of em_guard_requests_total: to_string(decision), or "none".
+std::string_view decision_label(std::optional<Decision> decision);
 
 class Metrics {
  public:
@@ -20,7 +27,8 @@ class Metrics {
   static constexpr std::array<double, 12> kLatencyBuckets = {
       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0};
 
-  void count_request(const std::string& path, int code, const std::string& decision,
+  // `decision`: the admission decision, nullopt for a request that is no review (label "none").
+  void count_request(const std::string& path, int code, std::optional<Decision> decision,
                      std::chrono::nanoseconds latency);
   // A request answered with an error before it was complete (413, 431, 400): counted by path and
   // code, not timed.
@@ -45,6 +53,7 @@ class Metrics {
 
  private:
   mutable std::mutex mutex_;
+  // Keyed by the decision's label, not the enum: the series render in label order.
   std::map<std::tuple<std::string, int, std::string>, std::uint64_t> requests_;
   std::map<std::string, std::uint64_t> denials_;
   std::map<std::pair<std::string, bool>, std::uint64_t> reloads_;

@@ -1,5 +1,7 @@
 // `em-guard-webhook serve`: the HTTPS admission server (Boost.Beast over OpenSSL, C++20
-// coroutines on a thread pool). Transport only; the meaning of a review is review_admission().
+// coroutines on a thread pool). Transport only: server.cpp listens, reloads and drains,
+// connection.cpp carries each connection, router.cpp decides every answer, and the meaning of a
+// review is review_admission().
 #pragma once
 
 #include <chrono>

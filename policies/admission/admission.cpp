@@ -24,9 +24,8 @@ constexpr std::size_t kWarningsTotalLimit = 4 * 1024;
 constexpr std::size_t kWarningItemLimit = 256;
 constexpr std::size_t kMaxListedViolations = 20;
 
-// A request that cannot be answered as a review (no uid to answer): a bare HTTP error.
+// A request that cannot be answered as a review (no uid to answer): Malformed.
 struct BadReview {
-  int status;
   std::string message;
 };
 
@@ -38,15 +37,11 @@ struct FailedReview {
   std::string message;
 };
 
-std::string error_body(const std::string& message) {
-  return json{{"error", message}}.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
 void reject(AdmissionOutcome& outcome, const BadReview& bad) {
-  outcome.http_status = bad.status;
-  outcome.decision = "error";
+  outcome.verdict = AdmissionVerdict::Malformed;
+  outcome.decision = Decision::Error;
   outcome.reason = bad.message;
-  outcome.body = error_body(bad.message);
+  outcome.body.clear();
 }
 
 // nlohmann parses without recursion and frees deep documents iteratively, and the rules only
@@ -58,7 +53,7 @@ json parse_review(std::string_view body) {
   } catch (const json::parse_error& error) {
     // Only the position: nlohmann's message quotes the bytes it last read, which may be part of
     // a Secret, and this text reaches the log.
-    throw BadReview{400, "malformed JSON at byte " + std::to_string(error.byte)};
+    throw BadReview{"malformed JSON at byte " + std::to_string(error.byte)};
   }
 }
 
@@ -121,18 +116,15 @@ std::string warning_text(const Violation& violation) {
 // only as many are listed as leave room under kWarningsTotalLimit for a last entry that counts
 // the rest: the API server stops adding warnings once the total passes that limit (warning.go
 // above), and the count must reach the user.
-json warning_list(const std::vector<const Violation*>& warned) {
+std::vector<std::string> warning_list(const std::vector<const Violation*>& warned) {
   std::vector<std::string> texts;
   std::size_t whole_size = 0;
   for (std::size_t i = 0; i < warned.size() && i < kMaxListedViolations; ++i) {
     texts.push_back(warning_text(*warned[i]));
     whole_size += texts.back().size();
   }
-  json warnings = json::array();
-  if (warned.size() <= kMaxListedViolations && whole_size <= kWarningsTotalLimit) {
-    for (std::string& text : texts) warnings.push_back(std::move(text));
-    return warnings;
-  }
+  if (warned.size() <= kMaxListedViolations && whole_size <= kWarningsTotalLimit) return texts;
+  std::vector<std::string> warnings;
   std::size_t listed_size = 0;
   for (std::string& text : texts) {
     std::string cut = truncated(std::move(text), kWarningItemLimit);
@@ -150,15 +142,12 @@ json warning_list(const std::vector<const Violation*>& warned) {
   return warnings;
 }
 
-json response_review(const json& request_review, const std::string& uid, bool allowed) {
-  json response = {{"uid", uid}, {"allowed", allowed}};
-  // Answer in the version the API server asked in (the contract requires the same apiVersion).
-  return json{{"apiVersion", request_review.value("apiVersion", "admission.k8s.io/v1")},
-              {"kind", "AdmissionReview"},
-              {"response", std::move(response)}};
+// The version the API server asked in, which the contract requires the answer to be in.
+std::string asked_version(const json& review) {
+  return review.value("apiVersion", "admission.k8s.io/v1");
 }
 
-// The version to answer a review in: the API server rejects an answer in another version than
+// The version to refuse a review in: the API server rejects an answer in another version than
 // it asked in, so a refusal of a v1beta1 review must be v1beta1 to be read as a refusal.
 std::string answer_version(const json& review) {
   const std::string version = string_member(review, "apiVersion");
@@ -166,16 +155,11 @@ std::string answer_version(const json& review) {
 }
 
 void refuse(AdmissionOutcome& outcome, const json& review, const FailedReview& failed) {
-  outcome.http_status = 200;
-  outcome.decision = "error";
+  outcome.verdict = AdmissionVerdict::Errored;
+  outcome.decision = Decision::Error;
   outcome.reason = failed.message;
-  const json answer = {{"apiVersion", answer_version(review)},
-                       {"kind", "AdmissionReview"},
-                       {"response",
-                        {{"uid", outcome.uid},
-                         {"allowed", false},
-                         {"status", {{"code", failed.code}, {"message", failed.message}}}}}};
-  outcome.body = answer.dump(-1, ' ', false, json::error_handler_t::replace);
+  outcome.body = admission::answer(admission::errored(outcome.uid, failed.code, failed.message),
+                                   answer_version(review));
 }
 
 // Why `operation` is not one the API server sends; the value only when it is short enough to
@@ -220,8 +204,10 @@ void evaluate_review(const Engine& engine, const json& review, const json& reque
     }
   }
 
-  json response = response_review(review, outcome.uid, true);
-  outcome.decision = "allow";
+  const std::string api_version = asked_version(review);
+  AdmissionResponse response = admission::allowed(outcome.uid);
+  outcome.verdict = AdmissionVerdict::Allowed;
+  outcome.decision = Decision::Allow;
   const std::string subresource = string_member(request, "subResource");
   const json* resource = member(request, "resource");
   const bool pod_subresource =
@@ -264,24 +250,62 @@ void evaluate_review(const Engine& engine, const json& review, const json& reque
         rules.insert(violation.rule);
         (violation.mode == Mode::Enforce ? enforced : warned).push_back(&violation);
       }
-      json warnings = warning_list(warned);
+      std::vector<std::string> warnings = warning_list(warned);
       outcome.rules.assign(rules.begin(), rules.end());
       if (!enforced.empty()) {
-        outcome.decision = "deny";
-        response["response"]["allowed"] = false;
-        response["response"]["status"] = {{"code", 403},
-                                          {"reason", "Forbidden"},
-                                          {"message", denial_message(ref, *environment, enforced)}};
+        outcome.verdict = AdmissionVerdict::Denied;
+        outcome.decision = Decision::Deny;
+        response = admission::denied(outcome.uid, denial_message(ref, *environment, enforced));
       } else if (!warnings.empty()) {
-        outcome.decision = "warn";
+        outcome.decision = Decision::Warn;
       }
-      if (!warnings.empty()) response["response"]["warnings"] = std::move(warnings);
+      response.warnings = std::move(warnings);
     }
   }
-  outcome.body = response.dump(-1, ' ', false, json::error_handler_t::replace);
+  outcome.body = admission::answer(response, api_version);
 }
 
 }  // namespace
+
+namespace admission {
+
+AdmissionResponse allowed(std::string uid) {
+  AdmissionResponse response;
+  response.uid = std::move(uid);
+  response.allowed = true;
+  return response;
+}
+
+AdmissionResponse denied(std::string uid, std::string message) {
+  AdmissionResponse response;
+  response.uid = std::move(uid);
+  response.status = AdmissionStatus{403, "Forbidden", std::move(message)};
+  return response;
+}
+
+AdmissionResponse errored(std::string uid, int code, std::string message) {
+  AdmissionResponse response;
+  response.uid = std::move(uid);
+  response.status = AdmissionStatus{code, "", std::move(message)};
+  return response;
+}
+
+std::string answer(const AdmissionResponse& response, std::string_view api_version) {
+  json body = {{"uid", response.uid}, {"allowed", response.allowed}};
+  if (response.status) {
+    json status = {{"code", response.status->code}, {"message", response.status->message}};
+    if (!response.status->reason.empty()) status["reason"] = response.status->reason;
+    body["status"] = std::move(status);
+  }
+  if (!response.warnings.empty()) body["warnings"] = response.warnings;
+  // Invalid UTF-8 (from object content quoted in a message) is replaced, never thrown on.
+  return json{{"apiVersion", std::string(api_version)},
+              {"kind", "AdmissionReview"},
+              {"response", std::move(body)}}
+      .dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace admission
 
 AdmissionOutcome review_admission(const Engine& engine, std::string_view body,
                                   std::string_view environment_name, const Date& today) {
@@ -290,13 +314,13 @@ AdmissionOutcome review_admission(const Engine& engine, std::string_view body,
   const json* request = nullptr;
   try {
     review = parse_review(body);
-    if (!review.is_object()) throw BadReview{400, "expected an AdmissionReview object"};
+    if (!review.is_object()) throw BadReview{"expected an AdmissionReview object"};
     request = object_member(review, "request");
     if (request != nullptr) outcome.uid = string_member(*request, "uid");
     if (outcome.uid.empty()) {
-      if (!is_v1_review(review)) throw BadReview{400, std::string(kNotAV1Review)};
-      if (request == nullptr) throw BadReview{400, "AdmissionReview has no request object"};
-      throw BadReview{400, "request.uid is missing or not a string"};
+      if (!is_v1_review(review)) throw BadReview{std::string(kNotAV1Review)};
+      if (request == nullptr) throw BadReview{"AdmissionReview has no request object"};
+      throw BadReview{"request.uid is missing or not a string"};
     }
   } catch (const BadReview& bad) {
     reject(outcome, bad);
@@ -319,7 +343,7 @@ AdmissionOutcome refuse_admission(std::string_view body, int code, const std::st
     const json review = parse_review(body);
     const json* request = object_member(review, "request");
     if (request != nullptr) outcome.uid = string_member(*request, "uid");
-    if (outcome.uid.empty()) throw BadReview{400, message};
+    if (outcome.uid.empty()) throw BadReview{message};
     refuse(outcome, review, {code, message});
   } catch (const BadReview& bad) {
     reject(outcome, bad);
@@ -333,9 +357,10 @@ AdmissionOutcome allow_without_evaluating(std::string_view body) {
     const json review = parse_review(body);
     const json* request = member(review, "request");
     outcome.uid = request != nullptr ? string_member(*request, "uid") : std::string();
-    if (outcome.uid.empty()) throw BadReview{400, "request.uid is missing or not a string"};
-    outcome.decision = "allow";
-    outcome.body = response_review(review, outcome.uid, true).dump();
+    if (outcome.uid.empty()) throw BadReview{"request.uid is missing or not a string"};
+    outcome.verdict = AdmissionVerdict::Allowed;
+    outcome.decision = Decision::Allow;
+    outcome.body = admission::answer(admission::allowed(outcome.uid), asked_version(review));
   } catch (const BadReview& bad) {
     reject(outcome, bad);
   }

@@ -62,4 +62,11 @@ constexpr std::string_view trim_right(std::string_view text) {
 }
 constexpr std::string_view trim(std::string_view text) { return trim_right(trim_left(text)); }
 
+// `text` without its trailing spaces (' ' only, not tabs or line breaks): the webhook's reading
+// of a Content-Type before its first ';', which has only ever dropped spaces there.
+constexpr std::string_view trim_right_spaces(std::string_view text) {
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  return text;
+}
+
 }  // namespace emguard::ascii

@@ -84,12 +84,14 @@ std::string ObjectRef::display() const {
   return text;
 }
 
-std::string_view decision_name(Decision decision) {
+std::string_view to_string(Decision decision) {
   switch (decision) {
     case Decision::Deny:
       return "deny";
     case Decision::Warn:
       return "warn";
+    case Decision::Error:
+      return "error";
     case Decision::Allow:
       break;
   }

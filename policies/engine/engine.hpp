@@ -33,15 +33,20 @@ struct Violation {
   std::string message;  // what is wrong, why it matters, how to fix it
 };
 
-enum class Decision { Allow, Warn, Deny };
-std::string_view decision_name(Decision decision);  // "allow", "warn", "deny"
+// What becomes of an object. An evaluation decides Allow, Warn or Deny; Error is the admission
+// webhook's answer to a review it could not judge (refused, fail closed). Every front end spells
+// a decision through the one to_string below.
+enum class Decision { Allow, Warn, Deny, Error };
+// "allow", "warn", "deny", "error": the "decision" of the admission log line, the decision label
+// of em_guard_requests_total, and what a policy suite's `expect` is compared with.
+std::string_view to_string(Decision decision);
 
 struct Evaluation {
   std::vector<Violation> violations;  // in rule order, then in the order each rule walks the object
   // Things a reader should know that are not violations, e.g. an exception that applied.
   std::vector<std::string> notes;
 
-  Decision decision() const;
+  Decision decision() const;  // Allow, Warn or Deny, never Error
 };
 
 struct EvaluationContext {

@@ -55,7 +55,7 @@ std::vector<json> objects_from_file(const std::string& path, const json& select,
 }
 
 std::string describe(const Evaluation& evaluation) {
-  std::string text(decision_name(evaluation.decision()));
+  std::string text(to_string(evaluation.decision()));
   for (const Violation& violation : evaluation.violations) {
     text += "\n  " + std::string(mode_name(violation.mode)) + " " + violation.rule + " " +
             violation.path + ": " + violation.message;
@@ -128,7 +128,7 @@ CaseResult run_case(const json& item, const Engine& engine, const std::string& s
     }
     result.actual = describe(evaluation);
 
-    result.passed = decision_name(evaluation.decision()) == expected_decision;
+    result.passed = to_string(evaluation.decision()) == expected_decision;
     for (const ExpectedViolation& violation : wanted) {
       result.passed =
           result.passed && std::any_of(evaluation.violations.begin(), evaluation.violations.end(),

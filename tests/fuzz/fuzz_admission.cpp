@@ -44,22 +44,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const std::string_view environment : {"", "production", "staging", "qa"}) {
     const emguard::AdmissionOutcome outcome =
         emguard::review_admission(engine(), body, environment, emguard::Date{2026, 11, 24});
-    const bool known = outcome.http_status == 200 || outcome.http_status == 400;
-    const nlohmann::json answer = nlohmann::json::parse(outcome.body, nullptr, false);
-    if (!known || answer.is_discarded()) {
-      std::fprintf(stderr, "bad answer: status %d\n", outcome.http_status);
-      std::abort();
-    }
-    if (outcome.http_status != 200) {
-      if (!outcome.uid.empty()) {
-        std::fprintf(stderr, "a review with a uid got a bare %d\n", outcome.http_status);
+    // Malformed (the router's bare 400) only without a uid, and with nothing to answer.
+    if (outcome.verdict == emguard::AdmissionVerdict::Malformed) {
+      if (!outcome.uid.empty() || !outcome.body.empty() || outcome.reason.empty() ||
+          outcome.decision != emguard::Decision::Error) {
+        std::fprintf(stderr, "a review with a uid, or an answer, got a bare error\n");
         std::abort();
       }
       continue;
     }
+    const nlohmann::json answer = nlohmann::json::parse(outcome.body, nullptr, false);
+    if (answer.is_discarded()) {
+      std::fprintf(stderr, "bad answer: not JSON\n");
+      std::abort();
+    }
     const nlohmann::json& response = answer.at("response");
-    if (response.at("uid") != outcome.uid ||
-        (outcome.decision == "error" && response.at("allowed") != false)) {
+    const bool refused = outcome.verdict == emguard::AdmissionVerdict::Denied ||
+                         outcome.verdict == emguard::AdmissionVerdict::Errored;
+    if (response.at("uid") != outcome.uid || response.at("allowed") == refused ||
+        (outcome.decision == emguard::Decision::Error) !=
+            (outcome.verdict == emguard::AdmissionVerdict::Errored)) {
       std::fprintf(stderr, "a review not answered for its uid, or an error that allows\n");
       std::abort();
     }
