@@ -45,8 +45,9 @@ constexpr bool equals_ignoring_case(std::string_view left, std::string_view righ
 // Space, tab, CR and LF: the white space a YAML stream separates and ends lines with, and what is
 // trimmed off setting values. Deliberately not the wider sets two grammars use on their own,
 // which stay next to their grammar because merging them would change what those checks accept:
-// gateway.cpp splits CORS origin lists on this set plus form feed, and version_pin.cpp reads
-// semver constraints with the C locale's isspace set (plus form feed and vertical tab).
+// references/hostname.cpp splits CORS origin lists on this set plus form feed, and
+// version_pin_semver.cpp reads semver constraints with the C locale's isspace set (plus form
+// feed and vertical tab).
 constexpr bool is_blank_or_line_break(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }

@@ -93,7 +93,7 @@ struct PinnedImagesOptions {
   bool require_digest = false;
   std::vector<std::string> mutable_tags;  // beyond "latest", which is always mutable
   // Kinds the policy declares pod specs for (rules.pinned-images.podSpecPaths), beyond those
-  // em-guard knows (k8s.hpp).
+  // em-guard knows (manifests/pod_spec.hpp).
   std::vector<PodSpecKind> pod_spec_kinds;
 };
 
