@@ -1479,5 +1479,41 @@ TEST(RenderTraits, InjectingIntoTheOwnFixtureChangesOnlyItsDeployment) {
             1);
 }
 
+// The first pass keeps parsed workloads for the second only up to a bound of their text
+// (render.cpp, kMaxHeldWorkloadBytes); past it each is parsed again. Both kinds come out alike:
+// the first workloads (kept) and the last (parsed again) get the same containers, and the
+// output renders to itself.
+TEST(RenderTraits, WorkloadsPastTheHeldBoundAreInjectedAlike) {
+  std::string stream;
+  const std::string padding(2000, 'x');  // ~2.2 KB a Deployment: 400 of them pass 512 KiB
+  for (int i = 0; i < 400; ++i) {
+    stream += "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-" +
+              std::to_string(i) + "\n  annotations: {note: " + padding +
+              "}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: app, image: "
+              "'registry.example/app:1.0.0'}\n";
+  }
+  ASSERT_GT(stream.size(), std::size_t{600} << 10);
+  const RenderConfig config = load_render_config(
+      "backup: {enabled: false}\n"
+      "services:\n"
+      "  - {name: all, match: {kinds: [Deployment], names: ['*']}, waitFor: [redis]}\n",
+      "x");
+  RenderOptions options;
+  options.release_name = "many";
+  const RenderResult result = run(stream, options, config);
+  const std::vector<OutDoc> out = parse_output(result.output);
+  const auto deployments = find_kind(out, "Deployment");
+  ASSERT_EQ(deployments.size(), 400u);
+  std::string first_containers;
+  for (const OutDoc* deployment : deployments) {
+    const YAML::Node init = deployment->node["spec"]["template"]["spec"]["initContainers"];
+    ASSERT_TRUE(init.IsSequence()) << deployment->name;
+    const std::string containers = emit_yaml(init);
+    if (first_containers.empty()) first_containers = containers;
+    EXPECT_EQ(containers, first_containers) << deployment->name;
+  }
+  EXPECT_EQ(run(result.output, options, config).output, result.output);
+}
+
 }  // namespace
 }  // namespace emguard::render

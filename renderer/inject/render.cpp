@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -40,14 +41,21 @@ struct Workload {
   nlohmann::json lists_before;  // edited_lists() as the input had them
 };
 
-// A matched workload, parsed once: the first pass checks it and takes its version key, the
-// second injects into the same tree.
+// A matched workload: the first pass parses and checks it and takes its version key and
+// ServiceAccount; the second injects into the same tree, when the first could keep it.
 struct Target {
   const Document* document;
   const ServiceConfig* service;
-  Workload workload;
-  std::string version_key;  // migrating services only
+  std::optional<Workload> workload;  // empty: parsed again by the second pass
+  std::string version_key;           // migrating services only
+  std::string service_account;
 };
+
+// The first pass keeps the parsed workloads for the second while their text stays under this
+// bound: a chart's handful of workloads is parsed once, but a yaml-cpp tree takes some hundred
+// times the bytes of its text, and a release of a thousand matched workloads must not hold
+// them all at once (bench/run, large-injection), so past the bound each is parsed again.
+constexpr std::size_t kMaxHeldWorkloadBytes = std::size_t{512} << 10;
 
 // " (line 42)": where the field at `path` (or its nearest written ancestor) is in the stream, so
 // an error points at the field rather than at the document's `---`. Read again only for the
@@ -168,12 +176,13 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
   Context context{config, resolve_release(documents, config, options), {}, {}, {}};
 
   // Two passes over the matched workloads: the first parses and checks them and hashes the
-  // migrating ones (the gated Job's name, which the second pass writes into them), the second
-  // injects into the same trees and writes them out. Only matched workloads are held (a few
-  // pod templates); every other document stays the bytes it was.
+  // migrating ones (the backup's run and the gated Job's name, which the second pass writes
+  // into them), the second injects into the same trees (up to kMaxHeldWorkloadBytes of them;
+  // past it, parsed again) and writes them out. Every other document stays the bytes it was.
   std::vector<Target> targets;
   std::vector<bool> drop(documents.size(), false);
   std::vector<GeneratedObject> backup;  // the backup Job and what it needs, once planned
+  std::size_t held_bytes = 0;           // the text of the workloads kept parsed (targets)
   for (const Document& document : documents) {
     if (!document.has_content) continue;
     if (document.header.annotations.count(std::string(kGeneratedAnnotation)) != 0) {
@@ -184,7 +193,11 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
     if (service == nullptr) continue;
     Workload workload = prepare_workload(parse_document(document), document, *service);
     std::string key = service->migrates ? version_key(workload) : "";
-    targets.push_back({&document, service, std::move(workload), std::move(key)});
+    std::string account = service_account_of(workload.pod.spec);
+    held_bytes += document.raw.size();
+    std::optional<Workload> kept;
+    if (held_bytes <= kMaxHeldWorkloadBytes) kept = std::move(workload);
+    targets.push_back({&document, service, std::move(kept), std::move(key), std::move(account)});
   }
 
   if (targets.empty()) {
@@ -244,8 +257,7 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
     std::vector<std::string> gate_accounts;
     if (context.backup.mode == BackupMode::Gated) {
       for (const Target& target : targets) {
-        if (target.service->migrates)
-          gate_accounts.push_back(service_account_of(target.workload.pod.spec));
+        if (target.service->migrates) gate_accounts.push_back(target.service_account);
       }
       std::sort(gate_accounts.begin(), gate_accounts.end());
       gate_accounts.erase(std::unique(gate_accounts.begin(), gate_accounts.end()),
@@ -277,9 +289,13 @@ RenderResult render(std::string_view manifests, const RenderConfig& config,
   std::map<std::size_t, std::string> rewritten;
   std::map<std::string, std::vector<std::string>> injected;  // service -> its init containers
   bool any_injected = false;
-  for (const Target& target : targets) {
+  for (Target& target : targets) {
     const Document& document = *target.document;
-    const Workload& workload = target.workload;
+    // Moved out, so that each tree is released once it is written.
+    Workload workload = target.workload
+                            ? std::move(*target.workload)
+                            : prepare_workload(parse_document(document), document, *target.service);
+    target.workload.reset();
     const std::vector<std::string> added =
         inject_waits(workload.pod.spec, *target.service, context, target.version_key);
     if (!added.empty()) any_injected = true;
