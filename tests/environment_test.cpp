@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "policies/admission/admission.hpp"
+#include "policies/engine/batch.hpp"
 #include "policies/engine/engine.hpp"
 #include "policies/engine/suite.hpp"
 #include "policies/manifests/objects.hpp"

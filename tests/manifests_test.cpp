@@ -1,4 +1,5 @@
 // Manifest loading for batch evaluation (YAML streams, JSON, Lists) and batch evaluation itself.
+#include "policies/engine/batch.hpp"
 #include "policies/manifests/objects.hpp"
 
 #include <gtest/gtest.h>

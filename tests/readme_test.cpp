@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "policies/admission/admission.hpp"
+#include "policies/engine/batch.hpp"
 #include "policies/engine/engine.hpp"
 #include "policies/engine/policy.hpp"
 #include "policies/engine/schema.hpp"

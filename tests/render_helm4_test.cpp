@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "policies/common/error.hpp"
+#include "policies/engine/batch.hpp"
 #include "policies/engine/engine.hpp"
 #include "policies/engine/policy.hpp"
 #include "policies/manifests/objects.hpp"

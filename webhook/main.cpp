@@ -15,6 +15,7 @@
 #include "policies/common/error.hpp"
 #include "policies/common/exit_code.hpp"
 #include "policies/common/files.hpp"
+#include "policies/engine/batch.hpp"
 #include "policies/engine/engine.hpp"
 #include "policies/engine/environment.hpp"
 #include "policies/engine/policy.hpp"

@@ -1,6 +1,6 @@
 // Manifests as the policy engine sees them in batch mode (em-guard-webhook check,
 // em-guard-render --validate, policy test suites): every object of an input, each with where it
-// came from, evaluated together so that rules can cross-check the objects of one release.
+// came from. policies/engine/batch.hpp evaluates them together.
 #pragma once
 
 #include <cstddef>
@@ -10,7 +10,6 @@
 #include <string_view>
 #include <vector>
 
-#include "policies/engine/engine.hpp"
 #include "policies/engine/policy.hpp"
 #include "policies/manifests/stream.hpp"
 
@@ -84,25 +83,5 @@ std::vector<ManifestObject> load_documents(const std::vector<Document>& document
                                            ReadDepth depth = ReadDepth::Everything,
                                            const Policy* policy = nullptr,
                                            std::vector<SkippedDocument>* skipped = nullptr);
-
-struct BatchOptions {
-  // Evaluate everything in this environment; when null, each object's namespace decides
-  // (labels of a Namespace object in the input count; see Policy::environment_for_namespace).
-  const Environment* environment = nullptr;
-  // The namespace of objects that name none (`helm template` output usually names none).
-  std::string default_namespace;
-  Date today = Date::today_utc();
-};
-
-struct BatchResult {
-  const ManifestObject* object = nullptr;
-  const Environment* environment = nullptr;  // null: no environment claims it, not evaluated
-  Evaluation evaluation;
-};
-
-// One result per object, in input order; every object sees all the others as its batch.
-std::vector<BatchResult> evaluate_batch(const Engine& engine,
-                                        const std::vector<ManifestObject>& objects,
-                                        const BatchOptions& options);
 
 }  // namespace emguard

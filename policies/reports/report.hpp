@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "policies/engine/batch.hpp"
 #include "policies/engine/suite.hpp"
 #include "policies/manifests/objects.hpp"
 
