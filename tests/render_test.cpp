@@ -1402,15 +1402,21 @@ void expect_passes_through(const std::string& input, const std::string& what) {
   EXPECT_TRUE(result.output == input) << what << ": output differs from input";
 }
 
-// A config that matches every Deployment of any chart: the emitter meets real-world workloads,
-// and everything else must stay byte for byte. Returns how many Deployments were rewritten.
-int expect_only_deployments_change(const std::string& input, const std::string& what) {
-  SCOPED_TRACE(what);
+// A configuration that matches every Deployment of any chart, waiting for Redis, no backup.
+const RenderConfig& every_deployment_config() {
   static const RenderConfig config = load_render_config(
       "backup: {enabled: false}\n"
       "services:\n"
       "  - {name: all, match: {kinds: [Deployment], names: ['*']}, waitFor: [redis]}\n",
       "x");
+  return config;
+}
+
+// A config that matches every Deployment of any chart: the emitter meets real-world workloads,
+// and everything else must stay byte for byte. Returns how many Deployments were rewritten.
+int expect_only_deployments_change(const std::string& input, const std::string& what) {
+  SCOPED_TRACE(what);
+  const RenderConfig& config = every_deployment_config();
   RenderOptions options;
   options.release_name = "corpus";
   const RenderResult result = run(input, options, config);
@@ -1493,11 +1499,7 @@ TEST(RenderTraits, WorkloadsPastTheHeldBoundAreInjectedAlike) {
               "'registry.example/app:1.0.0'}\n";
   }
   ASSERT_GT(stream.size(), std::size_t{600} << 10);
-  const RenderConfig config = load_render_config(
-      "backup: {enabled: false}\n"
-      "services:\n"
-      "  - {name: all, match: {kinds: [Deployment], names: ['*']}, waitFor: [redis]}\n",
-      "x");
+  const RenderConfig& config = every_deployment_config();
   RenderOptions options;
   options.release_name = "many";
   const RenderResult result = run(stream, options, config);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/bad_reviews.hpp"
 #include "tests/support/decisions.hpp"
 
 namespace emguard::webhook {
@@ -211,23 +212,7 @@ TEST_F(RouterReview, DeleteIsAllowedAndDryRunIsLogged) {
 }
 
 TEST_F(RouterReview, BodiesThatAreNoReviewAreBare400s) {
-  const std::string not_a_review =
-      "expected apiVersion admission.k8s.io/v1 and kind AdmissionReview (the webhook "
-      "configuration must list admissionReviewVersions: [v1])";
-  const std::string not_an_object = "expected an AdmissionReview object";
-  const std::pair<std::string, std::string> bad_bodies[] = {
-      {R"({"apiVersion": "admission.k8s.io/v1", "kind": )", "malformed JSON at byte 47"},
-      {"{]", "malformed JSON at byte 2"},
-      {"", "malformed JSON at byte 1"},
-      {R"({"hello": "world"})", not_a_review},
-      {"[1, 2, 3]", not_an_object},
-      {R"("AdmissionReview")", not_an_object},
-      {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})",
-       "AdmissionReview has no request object"},
-      {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":42}})",
-       "request.uid is missing or not a string"},
-      {std::string(200, '[') + std::string(200, ']'), not_an_object}};
-  for (const auto& [body, message] : bad_bodies) {
+  for (const auto& [body, message] : test::bodies_that_are_no_review()) {
     SCOPED_TRACE(body);
     const Routed routed = send(post("/validate/production", body));
     expect_json_error(routed, 400, message);

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/bad_reviews.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/script_runner.hpp"
 #include "tests/support/text.hpp"
@@ -521,24 +522,7 @@ TEST(WebhookServer, BadInputGetsTheRightStatusAndNeverHangs) {
   EXPECT_EQ(send(*client, charset).status, 200);
 
   // Malformed JSON and JSON that is not an AdmissionReview: 400, connection kept.
-  const std::string not_a_review =
-      "expected apiVersion admission.k8s.io/v1 and kind AdmissionReview (the webhook "
-      "configuration must list admissionReviewVersions: [v1])";
-  const std::string not_an_object = "expected an AdmissionReview object";
-  const std::string bad_uid = "request.uid is missing or not a string";
-  const std::pair<std::string, std::string> bad_bodies[] = {
-      {R"({"apiVersion": "admission.k8s.io/v1", "kind": )", "malformed JSON at byte 47"},
-      {"{]", "malformed JSON at byte 2"},
-      {"", "malformed JSON at byte 1"},
-      {R"({"hello": "world"})", not_a_review},
-      {"[1, 2, 3]", not_an_object},
-      {R"("AdmissionReview")", not_an_object},
-      {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})",
-       "AdmissionReview has no request object"},
-      {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":42}})",
-       bad_uid},
-      {std::string(200, '[') + std::string(200, ']'), not_an_object}};
-  for (const auto& [body, message] : bad_bodies) {
+  for (const auto& [body, message] : test::bodies_that_are_no_review()) {
     response = send(*client, post("/validate/production", body));
     expect_json_error(response, 400, message);
     EXPECT_TRUE(response.keep_alive) << body;
